@@ -1,0 +1,42 @@
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+#include <string_view>
+
+#include "agent/audit_log.hpp"
+#include "agent/renewal_engine.hpp"
+#include "agent/token_service.hpp"
+#include "ipc/dispatcher.hpp"
+
+namespace kunci::agent {
+
+/** Binds the protocol's method names to the agent: validates params on the network thread,
+ *  runs token work on the worker pool, records token-changing calls in the audit log before
+ *  the answer goes out. */
+class Handlers {
+public:
+    using Log = std::function<void(std::string_view)>;
+
+    Handlers(TokenService& tokens, RenewalEngine& renewals, AuditLog& audit,
+             boost::asio::thread_pool& workers, Log log);
+
+    void registerWith(ipc::Dispatcher& dispatcher);
+
+private:
+    using Work = std::function<ipc::Json()>;
+    using AuditedWork = std::function<ipc::Json(AuditTrail&)>;
+
+    void offload(ipc::Completion done, Work work);
+    void offloadAudited(std::string method, const ipc::CallContext& context, ipc::Completion done,
+                        AuditedWork work);
+    ipc::Outcome runGuarded(const Work& work);
+
+    TokenService& tokens_;
+    RenewalEngine& renewals_;
+    AuditLog& audit_;
+    boost::asio::thread_pool& workers_;
+    Log log_;
+};
+
+}  // namespace kunci::agent

@@ -1,0 +1,153 @@
+#include "agent/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "agent/durable_file.hpp"
+
+namespace kunci::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kExtension = ".json";
+
+[[noreturn]] void throwErrno(int error, const std::string& what, const fs::path& path) {
+    throw std::system_error(error, std::generic_category(), what + " " + path.string());
+}
+
+// Creates dir with mode 0700 (its parents with the usual mode) unless it exists.
+void makePrivateDirectory(const fs::path& dir) {
+    if (!dir.parent_path().empty()) {
+        fs::create_directories(dir.parent_path());
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        throwErrno(errno, "cannot create directory", dir);
+    }
+    if (!fs::is_directory(dir)) {
+        throw std::system_error(std::make_error_code(std::errc::not_a_directory),
+                                "state directory " + dir.string());
+    }
+}
+
+std::string readFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::system_error(errno, std::generic_category(), "cannot read " + path.string());
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+}  // namespace
+
+Journal::Journal(fs::path stateDir) : stateDir_(std::move(stateDir)) {
+    makePrivateDirectory(stateDir_);
+    const fs::path lockFile = stateDir_ / "lock";
+    lockFd_ = ::open(lockFile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockFd_ < 0) {
+        throwErrno(errno, "cannot open lock file", lockFile);
+    }
+    if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(lockFd_);
+        lockFd_ = -1;
+        if (error == EWOULDBLOCK) {
+            throw StateDirBusy("the state directory " + stateDir_.string() +
+                               " is in use by another kunci-agent");
+        }
+        throwErrno(error, "cannot lock", lockFile);
+    }
+    try {
+        makePrivateDirectory(renewalsDirectory());
+        // Only now, holding the lock, can no other writer own a temp file here.
+        bool removed = false;
+        for (const auto& entry : fs::directory_iterator(renewalsDirectory())) {
+            if (isDurableTempName(entry.path().filename())) {
+                fs::remove(entry.path());
+                removed = true;
+            }
+        }
+        if (removed) {
+            fsyncDirectory(renewalsDirectory());
+        }
+    } catch (...) {
+        ::close(lockFd_);
+        throw;
+    }
+}
+
+Journal::~Journal() {
+    if (lockFd_ >= 0) {
+        ::close(lockFd_);  // releases the flock
+    }
+}
+
+bool Journal::validId(const std::string& id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+}
+
+std::vector<nlohmann::json> Journal::loadAll() const {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(renewalsDirectory())) {
+        const fs::path& path = entry.path();
+        if (entry.is_regular_file() && path.extension() == kExtension &&
+            validId(path.stem().string())) {
+            files.push_back(path);
+        }
+    }
+    std::sort(files.begin(), files.end(),
+              [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+    std::vector<nlohmann::json> documents;
+    documents.reserve(files.size());
+    for (const fs::path& path : files) {
+        nlohmann::json document = nlohmann::json::parse(readFile(path), nullptr, false);
+        if (document.is_discarded() || !document.is_object()) {
+            throw JournalCorrupt(path, "the journal file " + path.string() +
+                                           " is not a JSON object; move it away or repair it "
+                                           "(a pending renewal may depend on it)");
+        }
+        documents.push_back(std::move(document));
+    }
+    return documents;
+}
+
+void Journal::write(const std::string& id, const nlohmann::json& document) {
+    if (!document.is_object()) {
+        throw std::invalid_argument("a journal document must be a JSON object");
+    }
+    writeFileDurably(documentPath(id), document.dump(2) + "\n");
+}
+
+void Journal::remove(const std::string& id) {
+    removeFileDurably(documentPath(id));
+}
+
+const fs::path& Journal::directory() const {
+    return stateDir_;
+}
+
+fs::path Journal::renewalsDirectory() const {
+    return stateDir_ / "renewals";
+}
+
+fs::path Journal::documentPath(const std::string& id) const {
+    if (!validId(id)) {
+        throw std::invalid_argument("invalid journal id");
+    }
+    return renewalsDirectory() / (id + std::string(kExtension));
+}
+
+}  // namespace kunci::agent

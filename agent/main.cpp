@@ -1,0 +1,113 @@
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "agent/audit_log.hpp"
+#include "agent/handlers.hpp"
+#include "agent/journal.hpp"
+#include "agent/options.hpp"
+#include "agent/renewal_engine.hpp"
+#include "agent/token_registry.hpp"
+#include "agent/token_service.hpp"
+#include "ipc/server.hpp"
+#include "pkcs11/module.hpp"
+
+namespace {
+
+using namespace kunci;
+
+void logLine(std::string_view line) {
+    std::cerr << "kunci-agent: " << line << std::endl;
+}
+
+std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& options) {
+    auto paths = options.modules.empty() ? agent::defaultModulePaths() : options.modules;
+    if (paths.empty()) {
+        logLine("no PKCS#11 module named and none registered with p11-kit; no token will be seen");
+    }
+    std::vector<std::unique_ptr<pkcs11::Module>> modules;
+    for (const auto& path : paths) {
+        modules.push_back(std::make_unique<pkcs11::Module>(path));
+    }
+    return modules;
+}
+
+int run(const agent::Options& options) {
+    agent::Journal journal(options.stateDir);
+    agent::AuditLog audit(options.stateDir / "audit.log");
+    agent::TokenRegistry registry(loadModules(options));
+    agent::TokenLocks locks;
+    agent::RenewalEngine renewals(registry, locks, journal);
+    renewals.recover();
+    agent::TokenService tokens(registry, locks);
+
+    boost::asio::io_context io;
+    boost::asio::thread_pool workers(4);
+    ipc::Dispatcher dispatcher;
+    dispatcher.setLogger(logLine);
+    agent::Handlers handlers(tokens, renewals, audit, workers, logLine);
+    handlers.registerWith(dispatcher);
+
+    ipc::ServerConfig config;
+    config.endpoint = {boost::asio::ip::make_address(options.listenHost), options.port};
+    config.allowedOrigins = options.allowedOrigins;
+    config.log = logLine;
+    ipc::Server server(io, config, dispatcher);
+    server.start();
+    const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
+    std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
+              << std::endl;
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+        if (error) {
+            return;
+        }
+        logLine("stopping");
+        server.stop();
+        // Token work in flight finishes (a key generation is never cut in the middle).
+        workers.join();
+        io.stop();
+    });
+    io.run();
+    workers.join();
+    return EXIT_SUCCESS;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    agent::Options options;
+    try {
+        options = agent::parseOptions({argv + 1, argv + argc}, [](const char* name) {
+            const char* value = std::getenv(name);
+            return value ? std::optional<std::string>(value) : std::nullopt;
+        });
+    } catch (const agent::UsageError& error) {
+        std::cerr << "kunci-agent: " << error.what() << "\n\n" << agent::usage();
+        return 2;
+    }
+    if (options.help) {
+        std::cout << agent::usage();
+        return EXIT_SUCCESS;
+    }
+    if (options.version) {
+        std::cout << "kunci-agent " << KUNCI_VERSION << '\n';
+        return EXIT_SUCCESS;
+    }
+    if (options.demo) {
+        std::cerr << "kunci-agent: --demo is not available in this version\n";
+        return 2;
+    }
+    try {
+        return run(options);
+    } catch (const std::exception& error) {
+        std::cerr << "kunci-agent: " << error.what() << '\n';
+        return EXIT_FAILURE;
+    }
+}

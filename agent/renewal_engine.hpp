@@ -1,0 +1,75 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/journal.hpp"
+#include "agent/renewal.hpp"
+#include "agent/subject.hpp"
+#include "agent/token_access.hpp"
+#include "agent/token_registry.hpp"
+#include "pkcs11/types.hpp"
+
+namespace kunci::agent {
+
+/** What an operation touched, for the audit log; filled in as the operation learns it. */
+struct AuditTrail {
+    std::string token;
+    std::string keyId;
+    std::string renewal;
+};
+
+/** `renewal.begin`'s parameters, validated. */
+struct BeginRequest {
+    std::string token;
+    pkcs11::KeySpec keySpec;
+    nlohmann::json key;  // as the page sent it, for the journal
+    SubjectFields subject;
+    std::optional<std::string> replaces;  // lower-case hex key id
+    Credentials credentials;
+};
+
+/** `renewal.complete`'s parameters, validated. */
+struct CompleteRequest {
+    std::string renewal;
+    std::string certificate;
+    std::vector<std::string> chain;
+    Credentials credentials;
+};
+
+/** The renewal procedure: begin, complete, cancel, retire, with the journal written before the
+ *  token is touched and after each step, so a crash anywhere leaves a state that the same
+ *  method, repeated, finishes or cleans up. Thread-safe. */
+class RenewalEngine {
+public:
+    RenewalEngine(const TokenRegistry& registry, TokenLocks& locks, Journal& journal);
+
+    /** Loads the journal and reconciles unfinished renewals with the tokens present. Run once,
+     *  before serving. Throws on a journal document it cannot read. */
+    void recover();
+
+    nlohmann::json begin(BeginRequest request, const std::string& origin, AuditTrail& trail);
+    nlohmann::json list() const;
+    nlohmann::json complete(CompleteRequest request, AuditTrail& trail);
+    nlohmann::json cancel(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
+    nlohmann::json retire(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
+
+private:
+    Renewal get(const std::string& renewalId) const;
+    void save(Renewal& renewal);
+    void forget(const Renewal& renewal);
+    /** Removes every object with the key id; false if the token could not be reached. */
+    bool destroyKeyObjects(pkcs11::Session& session, const pkcs11::Bytes& keyId) noexcept;
+
+    const TokenRegistry& registry_;
+    TokenLocks& locks_;
+    Journal& journal_;
+    mutable std::mutex mutex_;
+    std::map<std::string, Renewal> renewals_;
+};
+
+}  // namespace kunci::agent

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "agent/errors.hpp"
+#include "agent/secret.hpp"
+#include "agent/token_registry.hpp"
+#include "pkcs11/session.hpp"
+
+namespace kunci::agent {
+
+/** Serialises the operations on each token: a second one gets `busy` instead of waiting. */
+class TokenLocks {
+public:
+    /** Held for one operation on one token. */
+    class Guard {
+    public:
+        Guard(TokenLocks& owner, std::string tokenId)
+            : owner_(&owner), tokenId_(std::move(tokenId)) {}
+        ~Guard();
+        Guard(Guard&& other) noexcept;
+        Guard(const Guard&) = delete;
+        Guard& operator=(const Guard&) = delete;
+        Guard& operator=(Guard&&) = delete;
+
+    private:
+        TokenLocks* owner_;
+        std::string tokenId_;
+    };
+
+    /** Throws the `busy` error when another operation holds the token. */
+    Guard acquire(const std::string& tokenId);
+
+private:
+    std::mutex mutex_;
+    std::set<std::string> busy_;
+};
+
+/** How the holder authenticates for one operation (protocol section 5). */
+struct Credentials {
+    std::optional<Secret> pin;
+    bool allowFinalTry = false;
+};
+
+/** The token with that id, or the `token-not-found` error. */
+TokenRef requireToken(const TokenRegistry& registry, const std::string& tokenId);
+
+/** Logs the session in, refusing without touching the token when the PIN is locked or on its
+ *  final try (unless allowed); through the PIN pad when no PIN is given and the reader has one;
+ *  `pin-required` otherwise. A wrong PIN answers `pin-incorrect` with the flags the token now
+ *  reports. The PIN is wiped once used. */
+void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credentials);
+
+/** Logs in only when a PIN was given (or the token insists on login for everything). */
+void logInIfOffered(pkcs11::Session& session, const TokenRef& token, Credentials& credentials);
+
+/** Runs token work and turns a failed Cryptoki call into the protocol's error. */
+template <class Work>
+auto onToken(Work&& work) -> decltype(work()) {
+    try {
+        return work();
+    } catch (const pkcs11::Error& error) {
+        throw fromPkcs11(error);
+    }
+}
+
+}  // namespace kunci::agent

@@ -1,0 +1,96 @@
+#include "agent/token_registry.hpp"
+
+#include <p11-kit/p11-kit.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string_view>
+
+#include "agent/openssl.hpp"
+
+namespace kunci::agent {
+
+std::string tokenId(const pkcs11::TokenInfo& info) {
+    std::string identity;
+    for (std::string_view part : {info.manufacturer, info.model, info.serial}) {
+        identity.append(part);
+        identity.push_back('\0');
+    }
+    const Bytes digest =
+        sha256({reinterpret_cast<const unsigned char*>(identity.data()), identity.size()});
+    return "t" + toHex({digest.data(), 16});
+}
+
+TokenRegistry::TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules)
+    : modules_(std::move(modules)) {}
+
+std::vector<TokenRef> TokenRegistry::tokens() const {
+    std::vector<TokenRef> found;
+    std::set<std::string> seen;
+    for (const auto& module : modules_) {
+        std::vector<pkcs11::SlotInfo> slots;
+        try {
+            slots = module->slots(true);
+        } catch (const pkcs11::Error& error) {
+            std::cerr << "kunci-agent: listing slots of " << module->info().path
+                      << " failed: " << error.what() << '\n';
+            continue;
+        }
+        for (const auto& slot : slots) {
+            try {
+                TokenRef ref{{}, module.get(), slot, module->tokenInfo(slot.id)};
+                if (!ref.info.flags.tokenInitialized) {
+                    continue;
+                }
+                ref.id = tokenId(ref.info);
+                if (seen.insert(ref.id).second) {
+                    found.push_back(std::move(ref));
+                }
+            } catch (const pkcs11::Error&) {
+                // A token pulled out between C_GetSlotList and C_GetTokenInfo: not present.
+            }
+        }
+    }
+    return found;
+}
+
+std::optional<TokenRef> TokenRegistry::find(const std::string& id) const {
+    for (auto& token : tokens()) {
+        if (token.id == id) {
+            return token;
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> defaultModulePaths() {
+    std::vector<std::string> paths;
+    if (CK_FUNCTION_LIST** registered = p11_kit_modules_load(nullptr, 0)) {
+        for (CK_FUNCTION_LIST** module = registered; *module != nullptr; ++module) {
+            std::unique_ptr<char, decltype(&free)> file(p11_kit_module_get_filename(*module),
+                                                        &free);
+            std::unique_ptr<char, decltype(&free)> trust(
+                p11_kit_config_option(*module, "trust-policy"), &free);
+            // Trust modules hold the system's CA store as "tokens": not a holder's token.
+            if (file && !(trust && std::string_view(trust.get()) == "yes")) {
+                paths.emplace_back(file.get());
+            }
+        }
+        p11_kit_modules_release(registered);
+    }
+    if (paths.empty()) {
+        for (const char* opensc : {"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+                                   "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+                                   "/usr/lib64/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"}) {
+            if (std::filesystem::exists(opensc)) {
+                return {opensc};
+            }
+        }
+    }
+    return paths;
+}
+
+}  // namespace kunci::agent

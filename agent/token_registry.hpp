@@ -1,0 +1,41 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pkcs11/module.hpp"
+
+namespace kunci::agent {
+
+/** A token present now, and the way to reach it. */
+struct TokenRef {
+    std::string id;
+    const pkcs11::Module* module = nullptr;
+    pkcs11::SlotInfo slot;
+    pkcs11::TokenInfo info;
+};
+
+/** Derives the protocol's token id from what identifies the token itself, never the module's
+ *  path, so the same token has the same id through any module that reaches it. */
+std::string tokenId(const pkcs11::TokenInfo& info);
+
+/** The loaded modules and the tokens they see. Thread-safe: modules never change after start. */
+class TokenRegistry {
+public:
+    explicit TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules);
+
+    const std::vector<std::unique_ptr<pkcs11::Module>>& modules() const { return modules_; }
+    /** Every token present now; a token reached through two modules is listed once (the first). */
+    std::vector<TokenRef> tokens() const;
+    std::optional<TokenRef> find(const std::string& id) const;
+
+private:
+    std::vector<std::unique_ptr<pkcs11::Module>> modules_;
+};
+
+/** The default module list when none is named: p11-kit's proxy, else OpenSC's module. */
+std::vector<std::string> defaultModulePaths();
+
+}  // namespace kunci::agent

@@ -1,0 +1,178 @@
+#include "pkcs11/error.hpp"
+
+#include <array>
+#include <cstdio>
+#include <utility>
+
+namespace kunci::pkcs11 {
+namespace {
+
+#define KUNCI_CKR(name) \
+    { name, #name }
+
+struct NamedRv {
+    CK_RV rv;
+    const char* name;
+};
+
+constexpr NamedRv kNames[] = {
+    KUNCI_CKR(CKR_OK),
+    KUNCI_CKR(CKR_CANCEL),
+    KUNCI_CKR(CKR_HOST_MEMORY),
+    KUNCI_CKR(CKR_SLOT_ID_INVALID),
+    KUNCI_CKR(CKR_GENERAL_ERROR),
+    KUNCI_CKR(CKR_FUNCTION_FAILED),
+    KUNCI_CKR(CKR_ARGUMENTS_BAD),
+    KUNCI_CKR(CKR_NO_EVENT),
+    KUNCI_CKR(CKR_NEED_TO_CREATE_THREADS),
+    KUNCI_CKR(CKR_CANT_LOCK),
+    KUNCI_CKR(CKR_ATTRIBUTE_READ_ONLY),
+    KUNCI_CKR(CKR_ATTRIBUTE_SENSITIVE),
+    KUNCI_CKR(CKR_ATTRIBUTE_TYPE_INVALID),
+    KUNCI_CKR(CKR_ATTRIBUTE_VALUE_INVALID),
+    KUNCI_CKR(CKR_ACTION_PROHIBITED),
+    KUNCI_CKR(CKR_DATA_INVALID),
+    KUNCI_CKR(CKR_DATA_LEN_RANGE),
+    KUNCI_CKR(CKR_DEVICE_ERROR),
+    KUNCI_CKR(CKR_DEVICE_MEMORY),
+    KUNCI_CKR(CKR_DEVICE_REMOVED),
+    KUNCI_CKR(CKR_ENCRYPTED_DATA_INVALID),
+    KUNCI_CKR(CKR_ENCRYPTED_DATA_LEN_RANGE),
+    KUNCI_CKR(CKR_FUNCTION_CANCELED),
+    KUNCI_CKR(CKR_FUNCTION_NOT_PARALLEL),
+    KUNCI_CKR(CKR_FUNCTION_NOT_SUPPORTED),
+    KUNCI_CKR(CKR_KEY_HANDLE_INVALID),
+    KUNCI_CKR(CKR_KEY_SIZE_RANGE),
+    KUNCI_CKR(CKR_KEY_TYPE_INCONSISTENT),
+    KUNCI_CKR(CKR_KEY_NOT_NEEDED),
+    KUNCI_CKR(CKR_KEY_CHANGED),
+    KUNCI_CKR(CKR_KEY_NEEDED),
+    KUNCI_CKR(CKR_KEY_INDIGESTIBLE),
+    KUNCI_CKR(CKR_KEY_FUNCTION_NOT_PERMITTED),
+    KUNCI_CKR(CKR_KEY_NOT_WRAPPABLE),
+    KUNCI_CKR(CKR_KEY_UNEXTRACTABLE),
+    KUNCI_CKR(CKR_MECHANISM_INVALID),
+    KUNCI_CKR(CKR_MECHANISM_PARAM_INVALID),
+    KUNCI_CKR(CKR_OBJECT_HANDLE_INVALID),
+    KUNCI_CKR(CKR_OPERATION_ACTIVE),
+    KUNCI_CKR(CKR_OPERATION_NOT_INITIALIZED),
+    KUNCI_CKR(CKR_PIN_INCORRECT),
+    KUNCI_CKR(CKR_PIN_INVALID),
+    KUNCI_CKR(CKR_PIN_LEN_RANGE),
+    KUNCI_CKR(CKR_PIN_EXPIRED),
+    KUNCI_CKR(CKR_PIN_LOCKED),
+    KUNCI_CKR(CKR_SESSION_CLOSED),
+    KUNCI_CKR(CKR_SESSION_COUNT),
+    KUNCI_CKR(CKR_SESSION_HANDLE_INVALID),
+    KUNCI_CKR(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
+    KUNCI_CKR(CKR_SESSION_READ_ONLY),
+    KUNCI_CKR(CKR_SESSION_EXISTS),
+    KUNCI_CKR(CKR_SESSION_READ_ONLY_EXISTS),
+    KUNCI_CKR(CKR_SESSION_READ_WRITE_SO_EXISTS),
+    KUNCI_CKR(CKR_SIGNATURE_INVALID),
+    KUNCI_CKR(CKR_SIGNATURE_LEN_RANGE),
+    KUNCI_CKR(CKR_TEMPLATE_INCOMPLETE),
+    KUNCI_CKR(CKR_TEMPLATE_INCONSISTENT),
+    KUNCI_CKR(CKR_TOKEN_NOT_PRESENT),
+    KUNCI_CKR(CKR_TOKEN_NOT_RECOGNIZED),
+    KUNCI_CKR(CKR_TOKEN_WRITE_PROTECTED),
+    KUNCI_CKR(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
+    KUNCI_CKR(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+    KUNCI_CKR(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+    KUNCI_CKR(CKR_USER_ALREADY_LOGGED_IN),
+    KUNCI_CKR(CKR_USER_NOT_LOGGED_IN),
+    KUNCI_CKR(CKR_USER_PIN_NOT_INITIALIZED),
+    KUNCI_CKR(CKR_USER_TYPE_INVALID),
+    KUNCI_CKR(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+    KUNCI_CKR(CKR_USER_TOO_MANY_TYPES),
+    KUNCI_CKR(CKR_WRAPPED_KEY_INVALID),
+    KUNCI_CKR(CKR_WRAPPED_KEY_LEN_RANGE),
+    KUNCI_CKR(CKR_WRAPPING_KEY_HANDLE_INVALID),
+    KUNCI_CKR(CKR_WRAPPING_KEY_SIZE_RANGE),
+    KUNCI_CKR(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+    KUNCI_CKR(CKR_RANDOM_SEED_NOT_SUPPORTED),
+    KUNCI_CKR(CKR_RANDOM_NO_RNG),
+    KUNCI_CKR(CKR_DOMAIN_PARAMS_INVALID),
+    KUNCI_CKR(CKR_CURVE_NOT_SUPPORTED),
+    KUNCI_CKR(CKR_BUFFER_TOO_SMALL),
+    KUNCI_CKR(CKR_SAVED_STATE_INVALID),
+    KUNCI_CKR(CKR_INFORMATION_SENSITIVE),
+    KUNCI_CKR(CKR_STATE_UNSAVEABLE),
+    KUNCI_CKR(CKR_CRYPTOKI_NOT_INITIALIZED),
+    KUNCI_CKR(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    KUNCI_CKR(CKR_MUTEX_BAD),
+    KUNCI_CKR(CKR_MUTEX_NOT_LOCKED),
+    KUNCI_CKR(CKR_NEW_PIN_MODE),
+    KUNCI_CKR(CKR_NEXT_OTP),
+    KUNCI_CKR(CKR_EXCEEDED_MAX_ITERATIONS),
+    KUNCI_CKR(CKR_FIPS_SELF_TEST_FAILED),
+    KUNCI_CKR(CKR_LIBRARY_LOAD_FAILED),
+    KUNCI_CKR(CKR_PIN_TOO_WEAK),
+    KUNCI_CKR(CKR_PUBLIC_KEY_INVALID),
+    KUNCI_CKR(CKR_FUNCTION_REJECTED),
+    KUNCI_CKR(CKR_VENDOR_DEFINED),
+};
+
+#undef KUNCI_CKR
+
+}  // namespace
+
+std::string ckrName(CK_RV rv) {
+    for (const NamedRv& named : kNames) {
+        if (named.rv == rv) {
+            return named.name;
+        }
+    }
+    std::array<char, 32> buffer{};
+    std::snprintf(buffer.data(), buffer.size(), "CKR_0x%08lx", static_cast<unsigned long>(rv));
+    return buffer.data();
+}
+
+ErrorKind classify(CK_RV rv) {
+    switch (rv) {
+        case CKR_DEVICE_REMOVED:
+            return ErrorKind::TokenRemoved;
+        case CKR_TOKEN_NOT_PRESENT:
+            return ErrorKind::TokenNotPresent;
+        case CKR_SESSION_HANDLE_INVALID:
+        case CKR_SESSION_CLOSED:
+            return ErrorKind::SessionInvalid;
+        case CKR_PIN_INCORRECT:
+            return ErrorKind::PinIncorrect;
+        case CKR_PIN_LOCKED:
+            return ErrorKind::PinLocked;
+        case CKR_PIN_INVALID:
+            return ErrorKind::PinInvalid;
+        case CKR_PIN_EXPIRED:
+            return ErrorKind::PinExpired;
+        case CKR_PIN_LEN_RANGE:
+            return ErrorKind::PinLenRange;
+        case CKR_USER_NOT_LOGGED_IN:
+            return ErrorKind::NotLoggedIn;
+        case CKR_MECHANISM_INVALID:
+        case CKR_MECHANISM_PARAM_INVALID:
+        case CKR_KEY_SIZE_RANGE:
+        case CKR_DOMAIN_PARAMS_INVALID:
+        case CKR_CURVE_NOT_SUPPORTED:
+            return ErrorKind::MechanismUnsupported;
+        case CKR_DEVICE_MEMORY:
+            return ErrorKind::DeviceMemory;
+        case CKR_TOKEN_WRITE_PROTECTED:
+            return ErrorKind::WriteProtected;
+        default:
+            return ErrorKind::Other;
+    }
+}
+
+Error::Error(CK_RV rv, std::string function)
+    : std::runtime_error(function + " failed: " + ckrName(rv)),
+      rv_(rv),
+      function_(std::move(function)) {}
+
+void check(CK_RV rv, const char* function) {
+    if (rv != CKR_OK) {
+        throw Error(rv, function);
+    }
+}
+
+}  // namespace kunci::pkcs11

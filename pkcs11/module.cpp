@@ -1,0 +1,188 @@
+#include "pkcs11/module.hpp"
+
+#include <dlfcn.h>
+
+#include <memory>
+
+namespace kunci::pkcs11 {
+namespace {
+
+struct LibraryCloser {
+    void operator()(void* library) const { dlclose(library); }
+};
+using LibraryPtr = std::unique_ptr<void, LibraryCloser>;
+
+std::string dlMessage() {
+    const char* message = dlerror();
+    return message != nullptr ? message : "unknown error";
+}
+
+// Cryptoki text fields are fixed width, blank padded and not NUL terminated; some modules pad
+// with NULs instead.
+template <std::size_t N>
+std::string unpadded(const unsigned char (&field)[N]) {
+    std::size_t length = N;
+    while (length > 0 && (field[length - 1] == ' ' || field[length - 1] == '\0')) {
+        --length;
+    }
+    return std::string(reinterpret_cast<const char*>(field), length);
+}
+
+std::string versionString(const CK_VERSION& version) {
+    return std::to_string(version.major) + "." + std::to_string(version.minor);
+}
+
+unsigned long curveBits(Curve curve) {
+    return curve == Curve::P384 ? 384 : 256;
+}
+
+}  // namespace
+
+Module::Module(const std::string& path) {
+    LibraryPtr library(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL));
+    if (!library) {
+        throw LoadError("cannot load PKCS#11 module '" + path + "': " + dlMessage());
+    }
+    dlerror();
+    void* symbol = dlsym(library.get(), "C_GetFunctionList");
+    if (symbol == nullptr) {
+        throw LoadError("PKCS#11 module '" + path + "' has no C_GetFunctionList: " + dlMessage());
+    }
+    auto getFunctionList = reinterpret_cast<CK_C_GetFunctionList>(symbol);
+    CK_FUNCTION_LIST* functions = nullptr;
+    check(getFunctionList(&functions), "C_GetFunctionList");
+    if (functions == nullptr) {
+        throw Error(CKR_GENERAL_ERROR, "C_GetFunctionList");
+    }
+    functions_ = functions;
+    initialize();
+    CK_INFO info{};
+    if (const CK_RV rv = functions_->C_GetInfo(&info); rv != CKR_OK) {
+        if (finalizeOnDestroy_) {
+            functions_->C_Finalize(nullptr);
+        }
+        throw Error(rv, "C_GetInfo");
+    }
+    info_.path = path;
+    info_.description = unpadded(info.libraryDescription);
+    info_.manufacturer = unpadded(info.manufacturerID);
+    info_.libraryVersion = versionString(info.libraryVersion);
+    info_.cryptokiVersion = versionString(info.cryptokiVersion);
+    library_ = library.release();
+}
+
+Module::~Module() {
+    if (finalizeOnDestroy_) {
+        functions_->C_Finalize(nullptr);
+    }
+    dlclose(library_);
+}
+
+void Module::initialize() {
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    const CK_RV rv = functions_->C_Initialize(&args);
+    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        // Someone else in this process owns the library's initialisation; leave it to them.
+        finalizeOnDestroy_ = false;
+        return;
+    }
+    check(rv, "C_Initialize");
+    finalizeOnDestroy_ = true;
+}
+
+void Module::reinitialize() {
+    const CK_RV rv = functions_->C_Finalize(nullptr);
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED) {
+        throw Error(rv, "C_Finalize");
+    }
+    finalizeOnDestroy_ = false;
+    initialize();
+}
+
+std::vector<SlotInfo> Module::slots(bool tokenPresentOnly) const {
+    const CK_BBOOL present = tokenPresentOnly ? CK_TRUE : CK_FALSE;
+    std::vector<CK_SLOT_ID> ids;
+    CK_RV rv = CKR_OK;
+    do {
+        CK_ULONG count = 0;
+        check(functions_->C_GetSlotList(present, nullptr, &count), "C_GetSlotList");
+        ids.resize(count);
+        rv = functions_->C_GetSlotList(present, ids.data(), &count);
+        // A slot may appear between the two calls: ask again.
+        if (rv == CKR_OK) {
+            ids.resize(count);
+        }
+    } while (rv == CKR_BUFFER_TOO_SMALL);
+    check(rv, "C_GetSlotList");
+
+    std::vector<SlotInfo> result;
+    result.reserve(ids.size());
+    for (const CK_SLOT_ID id : ids) {
+        CK_SLOT_INFO info{};
+        check(functions_->C_GetSlotInfo(id, &info), "C_GetSlotInfo");
+        result.push_back(SlotInfo{.id = id,
+                                  .description = unpadded(info.slotDescription),
+                                  .manufacturer = unpadded(info.manufacturerID),
+                                  .tokenPresent = (info.flags & CKF_TOKEN_PRESENT) != 0});
+    }
+    return result;
+}
+
+TokenInfo Module::tokenInfo(CK_SLOT_ID slot) const {
+    CK_TOKEN_INFO info{};
+    check(functions_->C_GetTokenInfo(slot, &info), "C_GetTokenInfo");
+    const auto has = [&info](CK_FLAGS flag) { return (info.flags & flag) != 0; };
+    TokenInfo result;
+    result.label = unpadded(info.label);
+    result.manufacturer = unpadded(info.manufacturerID);
+    result.model = unpadded(info.model);
+    result.serial = unpadded(info.serialNumber);
+    result.flags = TokenFlags{.loginRequired = has(CKF_LOGIN_REQUIRED),
+                              .protectedAuthPath = has(CKF_PROTECTED_AUTHENTICATION_PATH),
+                              .pinCountLow = has(CKF_USER_PIN_COUNT_LOW),
+                              .pinFinalTry = has(CKF_USER_PIN_FINAL_TRY),
+                              .pinLocked = has(CKF_USER_PIN_LOCKED),
+                              .writeProtected = has(CKF_WRITE_PROTECTED),
+                              .tokenInitialized = has(CKF_TOKEN_INITIALIZED),
+                              .userPinInitialized = has(CKF_USER_PIN_INITIALIZED)};
+    result.freePrivateMemory = info.ulFreePrivateMemory;
+    result.freePublicMemory = info.ulFreePublicMemory;
+    return result;
+}
+
+CK_MECHANISM_INFO Module::mechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech) const {
+    CK_MECHANISM_INFO info{};
+    check(functions_->C_GetMechanismInfo(slot, mech, &info), "C_GetMechanismInfo");
+    return info;
+}
+
+bool Module::supportsMechanism(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech,
+                               CK_FLAGS requiredFlags) const {
+    CK_MECHANISM_INFO info{};
+    if (functions_->C_GetMechanismInfo(slot, mech, &info) != CKR_OK) {
+        return false;
+    }
+    return (info.flags & requiredFlags) == requiredFlags;
+}
+
+bool Module::supportsKeyGeneration(CK_SLOT_ID slot, const KeySpec& spec) const {
+    const CK_MECHANISM_TYPE mech =
+        spec.type == KeyType::Rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
+    CK_MECHANISM_INFO info{};
+    if (functions_->C_GetMechanismInfo(slot, mech, &info) != CKR_OK ||
+        (info.flags & CKF_GENERATE_KEY_PAIR) == 0) {
+        return false;
+    }
+    if (spec.type == KeyType::Rsa) {
+        return spec.rsaBits >= info.ulMinKeySize && spec.rsaBits <= info.ulMaxKeySize;
+    }
+    // For EC the sizes are field bits; some modules leave them zero or give bytes, and then
+    // they say nothing about the curve.
+    const bool sizesInBits = info.ulMaxKeySize >= 192 && info.ulMaxKeySize <= 1024 &&
+                             info.ulMinKeySize <= info.ulMaxKeySize;
+    const unsigned long bits = curveBits(spec.curve);
+    return !sizesInBits || (bits >= info.ulMinKeySize && bits <= info.ulMaxKeySize);
+}
+
+}  // namespace kunci::pkcs11

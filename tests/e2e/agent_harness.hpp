@@ -1,0 +1,174 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/support/process.hpp"
+#include "tests/support/softhsm_token.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace kunci::e2e {
+
+using Json = nlohmann::json;
+
+inline constexpr std::string_view kOrigin = "https://ams.example.id";
+/** Distinctive, so that finding it anywhere the agent writes proves a leak. */
+inline constexpr std::string_view kUserPin = "739164";
+inline constexpr std::string_view kWrongPin = "518273";
+inline constexpr std::string_view kSoPin = "48151623";
+/** A label with an inner blank: only the token's trailing padding may be stripped. */
+inline constexpr std::string_view kTokenLabel = "kunci e2e";
+
+/** How a start that should fail ended: the line the agent printed, if it printed one (it
+ *  should not), its exit code and its stderr. */
+struct FailedStart {
+    std::optional<std::string> line;
+    int exitCode = -1;
+    std::string err;
+};
+
+/** A kunci-agent process whose first stdout line has been read and checked. */
+class Agent {
+public:
+    /** Starts the agent with args (without argv[0]), extraEnv and stderr in stderrFile, and
+     *  reads its first line. Throws std::runtime_error if it ends before printing one. */
+    Agent(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+          const std::filesystem::path& stderrFile);
+
+    /** The first stdout line, as printed. */
+    const std::string& firstLine() const { return firstLine_; }
+    /** The port parsed from the first line; 0 if it did not match the protocol's form. */
+    std::uint16_t port() const { return port_; }
+    void signal(int number) { child_.kill(number); }
+    int wait() { return child_.wait(); }
+    bool running() const { return child_.running(); }
+
+private:
+    kunci::test::ChildProcess child_;
+    std::string firstLine_;
+    std::uint16_t port_ = 0;
+};
+
+/** One object as `pkcs11-tool --list-objects` shows it. */
+struct TokenObject {
+    std::string header;                             // e.g. "Private Key Object; RSA"
+    std::map<std::string, std::string> attributes;  // "label", "ID", "Access", "subject", ...
+
+    std::string id() const;
+    bool isPrivateKey() const { return header.starts_with("Private Key Object"); }
+    bool isPublicKey() const { return header.starts_with("Public Key Object"); }
+    bool isCertificate() const { return header.starts_with("Certificate Object"); }
+};
+
+/** The JSON result of a successful response, or an assertion failure naming the response. */
+::testing::AssertionResult succeeded(const Json& response);
+/** response is a JSON-RPC error with this code. */
+::testing::AssertionResult isRpcError(const Json& response, int code);
+/** response is an application error (-32000) with this data.reason. */
+::testing::AssertionResult isAppError(const Json& response, std::string_view reason);
+/** response is -32602 with data.reason "invalid-params" and data.field == field (any field
+ *  starting with fieldPrefix when exact is false). */
+::testing::AssertionResult isInvalidParams(const Json& response, std::string_view field,
+                                           bool exact = true);
+
+/** json at the path of object keys, or null where a step is missing or not an object. */
+Json at(const Json& json, std::initializer_list<std::string_view> path);
+/** The string at that path, or "" when there is none. */
+std::string textAt(const Json& json, std::initializer_list<std::string_view> path);
+
+/** Lower-case hex of bytes. */
+std::string toHex(std::string_view bytes);
+/** Lower-case hex SHA-256 of text. */
+std::string sha256Hex(std::string_view text);
+/** RFC 3986 percent-encoding of every byte (as RFC 7512 allows for pkcs11: URIs' ids). */
+std::string percentEncodeAll(std::string_view bytes);
+/** Percent-encoding of the bytes that are not unreserved (for a pkcs11: URI's token label). */
+std::string percentEncode(std::string_view text);
+std::string readFile(const std::filesystem::path& file);
+void writeFile(const std::filesystem::path& file, std::string_view content);
+/** The lines of text, without their '\n'; no empty last line. */
+std::vector<std::string> splitLines(const std::string& text);
+
+/** A fixture giving each test its own SoftHSM token, state directory and work directory, and
+ *  starting kunci-agent on demand. TearDown stops the agent and checks that no PIN reached its
+ *  stderr or any file of the state directory. */
+class AgentTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    /** The arguments the brief prescribes, with listen as given. */
+    std::vector<std::string> agentArgs(const std::string& listen = "127.0.0.1:0") const;
+    /** Starts (or restarts, after the previous one ended) the agent; its stderr goes to a new
+     *  file in the work dir. Fails the test (fatally) if the first line is wrong. */
+    void startAgent();
+    /** Starts an agent that is expected NOT to start; kills it if it printed a line. */
+    FailedStart startExpectingFailure(const std::vector<std::string>& args);
+    /** SIGTERM, then the exit code. */
+    int stopAgent();
+    Agent& agent() { return *agent_; }
+    std::uint16_t port() const { return agent_->port(); }
+
+    std::unique_ptr<kunci::test::WsClient> connect(std::string origin = std::string(kOrigin));
+    /** The token id tokens.list gives for our token (fatal failure if missing). */
+    std::string tokenId(kunci::test::WsClient& client);
+
+    /** Runs a command with the SoftHSM environment. */
+    kunci::test::RunResult tool(const std::vector<std::string>& argv,
+                                const std::map<std::string, std::string>& extraEnv = {}) const;
+    /** pkcs11-tool --login --list-objects on our token: its stdout (fails the test on error). */
+    std::string listObjectsText() const;
+    std::vector<TokenObject> listObjects() const;
+    std::vector<TokenObject> objectsWithId(const std::string& keyId) const;
+    /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey). */
+    std::string readObjectDer(const std::string& type, const std::string& keyId) const;
+    /** `openssl pkey -pubin` PEM of the public key object with this id. */
+    std::string tokenPublicKeyPem(const std::string& keyId) const;
+
+    /** Creates the test CA once per test; returns its PEM. */
+    const std::string& caPem();
+    /** Issues a certificate for csrPem with the test CA; returns its PEM. */
+    std::string issueCertificate(const std::string& csrPem, int days = 365);
+    /** A certificate from the test CA for a key openssl generated (not on the token). */
+    std::string foreignCertificate();
+    /** openssl on a PEM given as a file: stdout + stderr of `openssl <args...> -in file`. */
+    kunci::test::RunResult opensslOn(const std::string& pem, std::vector<std::string> args);
+    std::filesystem::path workFile(const std::string& name) const { return work_.path() / name; }
+
+    /** renewal.begin with our token and the user PIN; the successful result (fatal failure
+     *  otherwise, so call through ASSERT_NO_FATAL_FAILURE). */
+    void begin(kunci::test::WsClient& client, const Json& key, const Json& subject, Json& result,
+               const Json& extra = Json::object());
+    /** The renewal.list entry with this renewal id (null if none). */
+    static Json findRenewal(kunci::test::WsClient& client, const std::string& renewal);
+    /** That renewal's state in renewal.list, or "(not listed)". */
+    static std::string renewalState(kunci::test::WsClient& client, const std::string& renewal);
+
+    /** Every regular file of the state dir and every agent stderr file that contains text. */
+    std::vector<std::filesystem::path> filesContaining(std::string_view text) const;
+
+    std::filesystem::path statePath() const { return state_.path(); }
+    const std::string& tokenSerial() const { return tokenSerial_; }
+
+    kunci::test::SoftHsm hsm_;
+    kunci::test::TempDir state_;
+    kunci::test::TempDir work_;
+    std::string tokenSerial_;
+    std::unique_ptr<Agent> agent_;
+    std::vector<std::filesystem::path> stderrFiles_;
+    std::optional<std::string> caPem_;
+    int fileCounter_ = 0;
+};
+
+}  // namespace kunci::e2e

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kunci::test {
+
+/** How a finished command ended and what it wrote. */
+struct RunResult {
+    /** The exit status, or 128 + signal number when a signal ended it. */
+    int exitCode = -1;
+    std::string out, err;
+};
+
+/** Runs argv (argv[0] looked up in PATH) with this process's environment plus extraEnv, feeds it
+ *  stdinText, and collects stdout and stderr until it exits. Throws std::system_error when the
+ *  command cannot be started. */
+RunResult run(const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& extraEnv = {},
+              const std::string& stdinText = {});
+
+/** A long-running child whose stdout the test reads line by line. Stdin is /dev/null; stderr is
+ *  inherited unless a file is named. The destructor kills it with SIGKILL and reaps it if it is
+ *  still running. */
+class ChildProcess {
+public:
+    ChildProcess() = default;
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    /** Starts argv; throws std::system_error if it cannot, std::logic_error if already started. */
+    void start(const std::vector<std::string>& argv,
+               const std::map<std::string, std::string>& extraEnv = {},
+               const std::optional<std::filesystem::path>& stderrPath = std::nullopt);
+    /** The next line of stdout without its '\n'; blocks until one arrives. Throws
+     *  std::runtime_error at end of file. */
+    std::string readLine();
+    /** Sends signal to the child (no-op once reaped). */
+    void kill(int signal);
+    /** Waits for the child to end: exit status, or 128 + signal number. */
+    int wait();
+    pid_t pid() const { return pid_; }
+    bool running() const { return pid_ > 0 && !exitCode_; }
+
+private:
+    pid_t pid_ = -1;
+    int stdout_ = -1;
+    std::string buffer_;
+    std::optional<int> exitCode_;
+};
+
+}  // namespace kunci::test

@@ -1,0 +1,122 @@
+#include "tests/support/softhsm_token.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "tests/support/process.hpp"
+
+namespace kunci::test {
+namespace {
+
+constexpr const char* kConfVariable = "SOFTHSM2_CONF";
+
+std::string trimmed(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t\r");
+    return text.substr(first, last - first + 1);
+}
+
+struct TokenLine {
+    std::string serial, label;
+};
+
+/** Initialised tokens as `softhsm2-util --show-slots` lists them: serial then label per slot. */
+std::vector<TokenLine> listTokens(const std::map<std::string, std::string>& env) {
+    const RunResult result = run({"softhsm2-util", "--show-slots"}, env);
+    if (result.exitCode != 0) {
+        throw std::runtime_error("softhsm2-util --show-slots failed: " + result.err);
+    }
+    std::vector<TokenLine> tokens;
+    std::istringstream lines(result.out);
+    std::string line;
+    std::string serial;
+    while (std::getline(lines, line)) {
+        const std::string text = trimmed(line);
+        const auto valueOf = [&text](std::string_view key) {
+            return trimmed(text.substr(key.size()));
+        };
+        if (text.starts_with("Serial number:")) {
+            serial = valueOf("Serial number:");
+        } else if (text.starts_with("Label:") && !serial.empty()) {
+            tokens.push_back({serial, valueOf("Label:")});
+            serial.clear();
+        }
+    }
+    return tokens;
+}
+
+}  // namespace
+
+SoftHsm::SoftHsm() : confPath_(dir_.path() / "softhsm2.conf") {
+    std::filesystem::create_directory(tokenDir());
+    {
+        std::ofstream conf(confPath_);
+        conf << "directories.tokendir = " << tokenDir().string() << "\n"
+             << "objectstore.backend = file\n"
+             << "log.level = ERROR\n";
+        if (!conf) {
+            throw std::runtime_error("cannot write " + confPath_.string());
+        }
+    }
+    if (const char* previous = std::getenv(kConfVariable); previous != nullptr) {
+        previousConf_ = previous;
+    }
+    setenv(kConfVariable, confPath_.c_str(), 1);
+}
+
+SoftHsm::~SoftHsm() {
+    if (previousConf_) {
+        setenv(kConfVariable, previousConf_->c_str(), 1);
+    } else {
+        unsetenv(kConfVariable);
+    }
+}
+
+std::map<std::string, std::string> SoftHsm::env() const {
+    return {{kConfVariable, confPath_.string()}};
+}
+
+std::string SoftHsm::modulePath() {
+#ifdef KUNCI_SOFTHSM_MODULE
+    return KUNCI_SOFTHSM_MODULE;
+#else
+    return "/usr/lib/softhsm/libsofthsm2.so";
+#endif
+}
+
+std::string SoftHsm::createToken(const std::string& label, const std::string& userPin,
+                                 const std::string& soPin) {
+    std::set<std::string> before;
+    for (const TokenLine& token : listTokens(env())) {
+        before.insert(token.serial);
+    }
+    const RunResult result = run({"softhsm2-util", "--init-token", "--free", "--label", label,
+                                  "--pin", userPin, "--so-pin", soPin},
+                                 env());
+    // The command line holds PINs: report only what the tool said.
+    if (result.exitCode != 0) {
+        throw std::runtime_error("softhsm2-util --init-token failed: " + result.err + result.out);
+    }
+    for (const TokenLine& token : listTokens(env())) {
+        if (token.label == label && !before.contains(token.serial)) {
+            return token.serial;
+        }
+    }
+    throw std::runtime_error("token '" + label + "' not listed after softhsm2-util --init-token");
+}
+
+void SoftHsm::deleteToken(const std::string& serial) {
+    const RunResult result = run({"softhsm2-util", "--delete-token", "--serial", serial}, env());
+    if (result.exitCode != 0) {
+        throw std::runtime_error("softhsm2-util --delete-token failed: " + result.err + result.out);
+    }
+}
+
+}  // namespace kunci::test

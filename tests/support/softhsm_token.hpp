@@ -1,0 +1,42 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace kunci::test {
+
+/** A private SoftHSM installation: a temp dir holding softhsm2.conf and the token directory.
+ *  While it lives, SOFTHSM2_CONF in this process's environment points at it (the old value is
+ *  restored on destruction), so modules loaded afterwards see only its tokens. */
+class SoftHsm {
+public:
+    SoftHsm();
+    ~SoftHsm();
+    SoftHsm(const SoftHsm&) = delete;
+    SoftHsm& operator=(const SoftHsm&) = delete;
+
+    /** Initialises a token in the first free slot with softhsm2-util and returns its serial
+     *  number (un-padded). Throws std::runtime_error on failure. */
+    std::string createToken(const std::string& label, const std::string& userPin = "1234",
+                            const std::string& soPin = "5678");
+    /** Deletes the token with this serial with softhsm2-util. Throws on failure. */
+    void deleteToken(const std::string& serial);
+
+    const std::filesystem::path& confPath() const { return confPath_; }
+    std::filesystem::path tokenDir() const { return dir_.path() / "tokens"; }
+    /** Environment for child processes: SOFTHSM2_CONF. */
+    std::map<std::string, std::string> env() const;
+    /** The SoftHSM PKCS#11 module. */
+    static std::string modulePath();
+
+private:
+    TempDir dir_;
+    std::filesystem::path confPath_;
+    std::optional<std::string> previousConf_;
+};
+
+}  // namespace kunci::test
