@@ -57,11 +57,7 @@ int run(const agent::Options& options) {
     config.allowedOrigins = options.allowedOrigins;
     config.log = logLine;
     ipc::Server server(io, config, dispatcher);
-    server.start();
-    const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
-    std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
-              << std::endl;
-
+    // Installed before the listening line: a supervisor may signal as soon as it reads it.
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int) {
         if (error) {
@@ -73,6 +69,11 @@ int run(const agent::Options& options) {
         workers.join();
         io.stop();
     });
+    server.start();
+    const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
+    std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
+              << std::endl;
+
     io.run();
     workers.join();
     return EXIT_SUCCESS;

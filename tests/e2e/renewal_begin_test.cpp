@@ -123,7 +123,6 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
     Json result;
     ASSERT_NO_FATAL_FAILURE(begin(*client_, keyCase.key, kSubject, result));
 
-    // The result.
     const std::string renewal = result.value("renewal", "");
     const std::string keyId = result.value("keyId", "");
     const std::string csr = result.value("csr", "");
@@ -131,7 +130,6 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
     EXPECT_TRUE(std::regex_match(keyId, std::regex("^[0-9a-f]{40}$"))) << keyId;
     EXPECT_TRUE(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----")) << csr;
 
-    // The CSR, as openssl reads it.
     const auto verify = opensslOn(csr, {"req", "-verify", "-noout"});
     EXPECT_EQ(verify.exitCode, 0) << verify.out << verify.err;
     EXPECT_NE((verify.out + verify.err).find("verify OK"), std::string::npos)
@@ -143,7 +141,6 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
     const auto subject = opensslOn(csr, {"req", "-noout", "-subject", "-nameopt", "utf8"});
     EXPECT_NE(subject.out.find("CN=Budi Santoso"), std::string::npos) << subject.out;
 
-    // The key pair on the token, as pkcs11-tool sees it.
     const auto objects = objectsWithId(keyId);
     ASSERT_EQ(objects.size(), 2U) << listObjectsText();
     const TokenObject* privateKey = nullptr;
@@ -170,7 +167,6 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
                  privateKey->attributes.at("label").empty())
         << listObjectsText();
 
-    // The CSR's key is the token's key.
     const auto csrKey = opensslOn(csr, {"req", "-noout", "-pubkey"});
     if (keyCase.pointBytes == 0) {
         EXPECT_EQ(csrKey.out, tokenPublicKeyPem(keyId));
@@ -187,7 +183,6 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
         EXPECT_EQ(ecPoint, "04" + toHex(length) + toHex(point)) << listObjectsText();
     }
 
-    // The renewal is recorded.
     const Json entry = findRenewal(*client_, renewal);
     ASSERT_TRUE(entry.is_object()) << "renewal " << renewal << " not listed";
     EXPECT_EQ(entry.value("state", ""), "awaiting-certificate") << entry.dump();

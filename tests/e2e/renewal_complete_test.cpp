@@ -109,7 +109,6 @@ TEST_F(RenewalCompleteTest, renewalComplete_caIssuedCertificate_installedWithCha
     EXPECT_LE(certificate.value("daysLeft", 0), 365) << certificate.dump();
     EXPECT_EQ(textAt(certificate, {"key", "type"}), "ec") << certificate.dump();
 
-    // On the token: the certificate beside its key pair, with the same ID and label.
     const auto mine = objectsWithId(keyId_);
     ASSERT_EQ(mine.size(), 3U) << listObjectsText();
     std::string keyLabel, certificateLabel;
@@ -121,7 +120,6 @@ TEST_F(RenewalCompleteTest, renewalComplete_caIssuedCertificate_installedWithCha
     EXPECT_EQ(certificateLabel, keyLabel) << listObjectsText();
     EXPECT_EQ(readObjectDer("cert", keyId_),
               opensslOn(certificate_, {"x509", "-outform", "DER"}).out);
-    // ... and the CA certificate.
     const auto objects = listObjects();
     EXPECT_EQ(std::count_if(objects.begin(), objects.end(),
                             [](const TokenObject& o) {
@@ -132,7 +130,6 @@ TEST_F(RenewalCompleteTest, renewalComplete_caIssuedCertificate_installedWithCha
               1)
         << listObjectsText();
 
-    // Listed, and the renewal recorded as completed.
     const Json listed = client_->call("certificates.list", {{"token", tokenId(*client_)}});
     ASSERT_TRUE(succeeded(listed));
     bool found = false;

@@ -194,20 +194,21 @@ TEST_F(RenewalLifecycleTest, renewalBegin_agentKilledBeforeComplete_renewalSurvi
 }
 
 TEST_F(RenewalLifecycleTest, auditLog_tokenChangingCalls_oneChainedLineEachWithoutPin) {
+    // Five token-changing calls (one refused), with reads between them that change nothing.
     Json a;
-    ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, a));  // 1
+    ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, a));
     ASSERT_TRUE(succeeded(client_->call("tokens.list")));
-    const Json wrong = client_->call("renewal.begin", {{"token", tokenId(*client_)},  // 2
+    const Json wrong = client_->call("renewal.begin", {{"token", tokenId(*client_)},
                                                        {"key", kEcP256},
                                                        {"subject", kSubject},
                                                        {"pin", std::string(kWrongPin)}});
     ASSERT_TRUE(isAppError(wrong, "pin-incorrect"));
-    ASSERT_TRUE(succeeded(  // 3
-        complete(a.value("renewal", ""), issueCertificate(a.value("csr", "")))));
+    const std::string certificate = issueCertificate(a.value("csr", ""));
+    ASSERT_TRUE(succeeded(complete(a.value("renewal", ""), certificate)));
     ASSERT_TRUE(succeeded(client_->call("renewal.list")));
     Json b;
-    ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, b));          // 4
-    ASSERT_TRUE(succeeded(call("renewal.cancel", b.value("renewal", ""))));  // 5
+    ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, b));
+    ASSERT_TRUE(succeeded(call("renewal.cancel", b.value("renewal", ""))));
     ASSERT_TRUE(succeeded(client_->call("certificates.list", {{"token", tokenId(*client_)}})));
 
     const std::string log = readFile(statePath() / "audit.log");
