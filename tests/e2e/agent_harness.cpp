@@ -216,10 +216,17 @@ void AgentTest::TearDown() {
 }
 
 std::vector<std::string> AgentTest::agentArgs(const std::string& listen) const {
-    return {"--module",       kunci::test::SoftHsm::modulePath(),
-            "--listen",       listen,
-            "--allow-origin", std::string(kOrigin),
-            "--state-dir",    state_.path().string()};
+    return {
+        "--module",       agentModule_.empty() ? kunci::test::SoftHsm::modulePath() : agentModule_,
+        "--listen",       listen,
+        "--allow-origin", std::string(kOrigin),
+        "--state-dir",    state_.path().string()};
+}
+
+std::map<std::string, std::string> AgentTest::agentEnv() const {
+    auto env = hsm_.env();
+    env.insert(agentExtraEnv_.begin(), agentExtraEnv_.end());
+    return env;
 }
 
 void AgentTest::startAgent() {
@@ -227,7 +234,7 @@ void AgentTest::startAgent() {
     const auto errFile = work_.path() / ("agent-" + std::to_string(++fileCounter_) + ".err");
     stderrFiles_.push_back(errFile);
     try {
-        agent_ = std::make_unique<Agent>(agentArgs(), hsm_.env(), errFile);
+        agent_ = std::make_unique<Agent>(agentArgs(), agentEnv(), errFile);
     } catch (const std::exception& error) {
         FAIL() << "kunci-agent did not print its listening line (" << error.what() << "); stderr:\n"
                << (fs::exists(errFile) ? readFile(errFile) : "");

@@ -110,6 +110,8 @@ protected:
 
     /** The arguments the brief prescribes, with listen as given. */
     std::vector<std::string> agentArgs(const std::string& listen = "127.0.0.1:0") const;
+    /** The agent's environment: the SoftHSM one plus agentExtraEnv_. */
+    std::map<std::string, std::string> agentEnv() const;
     /** Starts (or restarts, after the previous one ended) the agent; its stderr goes to a new
      *  file in the work dir. Fails the test (fatally) if the first line is wrong. */
     void startAgent();
@@ -161,6 +163,10 @@ protected:
     std::filesystem::path statePath() const { return state_.path(); }
     const std::string& tokenSerial() const { return tokenSerial_; }
 
+    /** The module the agent loads (empty: SoftHSM's), e.g. the fault-injecting module. */
+    std::string agentModule_;
+    /** Added to the agent's environment, e.g. KUNCI_FAULT_PLAN. */
+    std::map<std::string, std::string> agentExtraEnv_;
     kunci::test::SoftHsm hsm_;
     kunci::test::TempDir state_;
     kunci::test::TempDir work_;
