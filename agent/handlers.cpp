@@ -32,10 +32,14 @@ bool optionalBool(const Json& params, const char* field) {
     return found->get<bool>();
 }
 
-Credentials takeCredentials(Json& params) {
+Credentials takeCredentials(Json& params, const ipc::CallContext& context, const PinPrompt* prompt,
+                            std::string action) {
     Credentials credentials;
     credentials.pin = takeSecret(params, "pin");
     credentials.allowFinalTry = optionalBool(params, "allowFinalTry");
+    credentials.prompt = prompt;
+    credentials.origin = context.origin;
+    credentials.action = std::move(action);
     return credentials;
 }
 
@@ -126,11 +130,12 @@ std::vector<std::string> chainFrom(const Json& params) {
 }  // namespace
 
 Handlers::Handlers(TokenService& tokens, RenewalEngine& renewals, AuditLog& audit,
-                   boost::asio::thread_pool& workers, Log log)
+                   boost::asio::thread_pool& workers, const PinPrompt* prompt, Log log)
     : tokens_(tokens),
       renewals_(renewals),
       audit_(audit),
       workers_(workers),
+      prompt_(prompt),
       log_(std::move(log)) {}
 
 ipc::Outcome Handlers::runGuarded(const Work& work) {
@@ -189,9 +194,10 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
         offload(std::move(done), [this] { return tokens_.listTokens(); });
     });
     dispatcher.add("certificates.list",
-                   [this](const ipc::CallContext&, Json params, ipc::Completion done) {
+                   [this](const ipc::CallContext& context, Json params, ipc::Completion done) {
                        auto token = requireString(params, "token");
-                       auto credentials = std::make_shared<Credentials>(takeCredentials(params));
+                       auto credentials = std::make_shared<Credentials>(takeCredentials(
+                           params, context, nullptr, "list the token's certificates"));
                        offload(std::move(done), [this, token, credentials] {
                            return tokens_.listCertificates(token, std::move(*credentials));
                        });
@@ -207,7 +213,8 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
         request->key = params["key"];
         request->subject = subjectFrom(params);
         request->replaces = keyIdFrom(params, "replaces");
-        request->credentials = takeCredentials(params);
+        request->credentials =
+            takeCredentials(params, context, prompt_, "generate a new key pair for a renewal");
         offloadAudited("renewal.begin", context, std::move(done),
                        [this, request, origin = context.origin](AuditTrail& trail) {
                            return renewals_.begin(std::move(*request), origin, trail);
@@ -219,7 +226,8 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
                        request->renewal = requireString(params, "renewal");
                        request->certificate = requireString(params, "certificate");
                        request->chain = chainFrom(params);
-                       request->credentials = takeCredentials(params);
+                       request->credentials = takeCredentials(params, context, prompt_,
+                                                              "install a renewed certificate");
                        offloadAudited("renewal.complete", context, std::move(done),
                                       [this, request](AuditTrail& trail) {
                                           return renewals_.complete(std::move(*request), trail);
@@ -230,7 +238,10 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
         dispatcher.add(method, [this, method, cancel](const ipc::CallContext& context, Json params,
                                                       ipc::Completion done) {
             auto renewal = requireString(params, "renewal");
-            auto credentials = std::make_shared<Credentials>(takeCredentials(params));
+            auto credentials = std::make_shared<Credentials>(
+                takeCredentials(params, context, prompt_,
+                                cancel ? "cancel a renewal and delete its new key"
+                                       : "delete the certificate and key a renewal replaced"));
             offloadAudited(
                 method, context, std::move(done),
                 [this, renewal, credentials, cancel](AuditTrail& trail) {

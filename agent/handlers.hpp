@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "agent/audit_log.hpp"
+#include "agent/pin_prompt.hpp"
 #include "agent/renewal_engine.hpp"
 #include "agent/token_service.hpp"
 #include "ipc/dispatcher.hpp"
@@ -19,7 +20,7 @@ public:
     using Log = std::function<void(std::string_view)>;
 
     Handlers(TokenService& tokens, RenewalEngine& renewals, AuditLog& audit,
-             boost::asio::thread_pool& workers, Log log);
+             boost::asio::thread_pool& workers, const PinPrompt* prompt, Log log);
 
     void registerWith(ipc::Dispatcher& dispatcher);
 
@@ -36,6 +37,7 @@ private:
     RenewalEngine& renewals_;
     AuditLog& audit_;
     boost::asio::thread_pool& workers_;
+    const PinPrompt* prompt_;  // null: no native prompt
     Log log_;
 };
 

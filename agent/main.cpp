@@ -49,7 +49,7 @@ int run(const agent::Options& options) {
     boost::asio::thread_pool workers(4);
     ipc::Dispatcher dispatcher;
     dispatcher.setLogger(logLine);
-    agent::Handlers handlers(tokens, renewals, audit, workers, logLine);
+    agent::Handlers handlers(tokens, renewals, audit, workers, nullptr, logLine);
     handlers.registerWith(dispatcher);
 
     ipc::ServerConfig config;

@@ -170,7 +170,8 @@ bool RenewalEngine::destroyKeyObjects(pkcs11::Session& session,
 nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& origin,
                                     AuditTrail& trail) {
     trail.token = request.token;
-    const TokenRef token = requireToken(registry_, request.token);
+    const auto held = requireToken(registry_, request.token);
+    const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     if (token.info.flags.writeProtected) {
         throw failure("token-write-protected", "The token is write-protected.");
@@ -301,7 +302,8 @@ nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trai
         return {{"certificate", certificateView(certificate, renewal.keyId, renewal.label, true)}};
     }
 
-    const TokenRef token = requireToken(registry_, renewal.token);
+    const auto held = requireToken(registry_, renewal.token);
+    const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     if (token.info.flags.writeProtected) {
         throw failure("token-write-protected", "The token is write-protected.");
@@ -362,7 +364,8 @@ nlohmann::json RenewalEngine::cancel(const std::string& renewalId, Credentials c
         throw stateError(renewal, "cancelled");
     }
     const pkcs11::Bytes keyId = keyIdBytesOf(renewal.keyId);
-    const TokenRef token = requireToken(registry_, renewal.token);
+    const auto held = requireToken(registry_, renewal.token);
+    const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     pkcs11::Session session =
         onToken([&] { return pkcs11::Session(*token.module, token.slot.id); });
@@ -398,7 +401,8 @@ nlohmann::json RenewalEngine::retire(const std::string& renewalId, Credentials c
         return {{"renewal", renewal.toProtocol()}};
     }
     const pkcs11::Bytes replaced = keyIdBytesOf(*renewal.replaces);
-    const TokenRef token = requireToken(registry_, renewal.token);
+    const auto held = requireToken(registry_, renewal.token);
+    const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     onToken([&] {
         pkcs11::Session session(*token.module, token.slot.id);

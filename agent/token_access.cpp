@@ -22,12 +22,12 @@ TokenLocks::Guard TokenLocks::acquire(const std::string& tokenId) {
     return Guard(*this, tokenId);
 }
 
-TokenRef requireToken(const TokenRegistry& registry, const std::string& tokenId) {
-    auto token = registry.find(tokenId);
-    if (!token) {
+TokenRegistry::Held requireToken(const TokenRegistry& registry, const std::string& tokenId) {
+    auto held = registry.hold(tokenId);
+    if (!held) {
         throw failure("token-not-found", "No token with that id is present.");
     }
-    return *token;
+    return std::move(*held);
 }
 
 namespace {
@@ -50,6 +50,72 @@ void refuseRiskyLogin(const pkcs11::TokenFlags& flags, bool allowFinalTry) {
 
 }  // namespace
 
+namespace {
+
+constexpr int maxPromptAttempts = 3;
+
+/** A wrong PIN: the pin-incorrect error, with what the token reports now. */
+ipc::RpcError wrongPin(const TokenRef& token, ipc::RpcError mapped) {
+    const auto after = onToken([&] { return token.module->tokenInfo(token.slot.id).flags; });
+    mapped.data.update(pinFlags(after));
+    return mapped;
+}
+
+/** Logs in with the PIN; on failure, the protocol's error (wrong PIN with the token's flags). */
+void logInWith(pkcs11::Session& session, const TokenRef& token, const Secret& pin) {
+    try {
+        session.login(pin.view());
+    } catch (const pkcs11::Error& error) {
+        auto mapped = fromPkcs11(error);
+        if (mapped.data.value("reason", "") == "pin-incorrect") {
+            throw wrongPin(token, std::move(mapped));
+        }
+        throw mapped;
+    }
+}
+
+std::string retryMessage(const pkcs11::TokenFlags& flags) {
+    if (flags.pinFinalTry) {
+        return "Wrong PIN. This is the final try: one more wrong PIN locks the token.";
+    }
+    if (flags.pinCountLow) {
+        return "Wrong PIN. Few tries are left before the token locks.";
+    }
+    return "Wrong PIN. Please try again.";
+}
+
+/** Asks the holder through the native prompt, again after a wrong PIN while the token allows. */
+void logInByPrompt(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {
+    PinRequest request{credentials.origin, token.info.label, credentials.action, std::nullopt};
+    for (int attempt = 1;; ++attempt) {
+        std::optional<Secret> pin;
+        try {
+            pin = credentials.prompt->askPin(request);
+        } catch (const PromptUnavailable&) {
+            throw failure("pin-required",
+                          "The PIN prompt could not be shown and no PIN was given.");
+        }
+        if (!pin) {
+            throw failure("user-cancelled", "The holder cancelled the PIN prompt.");
+        }
+        try {
+            logInWith(session, token, *pin);
+            return;
+        } catch (const ipc::RpcError& error) {
+            if (error.data.value("reason", "") != "pin-incorrect" || attempt == maxPromptAttempts) {
+                throw;
+            }
+            const pkcs11::TokenFlags flags{.pinCountLow = error.data.value("pinCountLow", false),
+                                           .pinFinalTry = error.data.value("pinFinalTry", false),
+                                           .pinLocked = error.data.value("pinLocked", false)};
+            refuseRiskyLogin(flags, credentials.allowFinalTry);
+            request.retryMessage = retryMessage(flags);
+        }
+    }
+}
+
+}  // namespace
+
 void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {
     // Read the flags fresh: they may have changed since the token was listed.
     const auto flags = onToken([&] { return token.module->tokenInfo(token.slot.id).flags; });
@@ -57,21 +123,18 @@ void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credent
     if (credentials.pin) {
         const Secret pin = std::move(*credentials.pin);
         credentials.pin.reset();
-        try {
-            session.login(pin.view());
-        } catch (const pkcs11::Error& error) {
-            auto mapped = fromPkcs11(error);
-            if (mapped.data.value("reason", "") == "pin-incorrect") {
-                const auto after =
-                    onToken([&] { return token.module->tokenInfo(token.slot.id).flags; });
-                mapped.data.update(pinFlags(after));
-            }
-            throw mapped;
-        }
+        logInWith(session, token, pin);
         return;
     }
     if (flags.protectedAuthPath) {
         onToken([&] { session.loginProtected(); });
+        return;
+    }
+    if (!flags.loginRequired) {
+        return;  // a token without a user PIN: its private objects need no login
+    }
+    if (credentials.prompt != nullptr) {
+        logInByPrompt(session, token, credentials);
         return;
     }
     throw failure("pin-required", "The token needs the holder's PIN and none was given.");

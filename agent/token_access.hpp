@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agent/errors.hpp"
+#include "agent/pin_prompt.hpp"
 #include "agent/secret.hpp"
 #include "agent/token_registry.hpp"
 #include "pkcs11/session.hpp"
@@ -43,10 +44,14 @@ private:
 struct Credentials {
     std::optional<Secret> pin;
     bool allowFinalTry = false;
+    /** Asked when no PIN is given and the reader has no PIN pad; null: no prompt available. */
+    const PinPrompt* prompt = nullptr;
+    std::string origin;  // named in the prompt
+    std::string action;  // named in the prompt
 };
 
-/** The token with that id, or the `token-not-found` error. */
-TokenRef requireToken(const TokenRegistry& registry, const std::string& tokenId);
+/** The token with that id, held for the caller's scope, or the `token-not-found` error. */
+TokenRegistry::Held requireToken(const TokenRegistry& registry, const std::string& tokenId);
 
 /** Logs the session in, refusing without touching the token when the PIN is locked or on its
  *  final try (unless allowed); through the PIN pad when no PIN is given and the reader has one;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string_view>
 
@@ -28,6 +29,37 @@ TokenRegistry::TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> module
     : modules_(std::move(modules)) {}
 
 std::vector<TokenRef> TokenRegistry::tokens() const {
+    Lease lease(inUse_);
+    return tokensLeased();
+}
+
+std::optional<TokenRegistry::Held> TokenRegistry::hold(const std::string& id) const {
+    Lease lease(inUse_);
+    for (auto& token : tokensLeased()) {
+        if (token.id == id) {
+            return Held{std::move(lease), std::move(token)};
+        }
+    }
+    return std::nullopt;
+}
+
+bool TokenRegistry::refreshIfIdle() {
+    std::unique_lock exclusive(inUse_, std::try_to_lock);
+    if (!exclusive) {
+        return false;
+    }
+    for (auto& module : modules_) {
+        try {
+            module->reinitialize();
+        } catch (const pkcs11::Error& error) {
+            std::cerr << "kunci-agent: re-initialising " << module->info().path
+                      << " failed: " << error.what() << '\n';
+        }
+    }
+    return true;
+}
+
+std::vector<TokenRef> TokenRegistry::tokensLeased() const {
     std::vector<TokenRef> found;
     std::set<std::string> seen;
     for (const auto& module : modules_) {
@@ -55,15 +87,6 @@ std::vector<TokenRef> TokenRegistry::tokens() const {
         }
     }
     return found;
-}
-
-std::optional<TokenRef> TokenRegistry::find(const std::string& id) const {
-    for (auto& token : tokens()) {
-        if (token.id == id) {
-            return token;
-        }
-    }
-    return std::nullopt;
 }
 
 std::vector<std::string> defaultModulePaths() {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -21,18 +22,34 @@ struct TokenRef {
  *  path, so the same token has the same id through any module that reaches it. */
 std::string tokenId(const pkcs11::TokenInfo& info);
 
-/** The loaded modules and the tokens they see. Thread-safe: modules never change after start. */
+/** The loaded modules and the tokens they see. Thread-safe. Every use of a module's sessions
+ *  happens under a lease, so that refreshIfIdle never re-initialises a module under a session. */
 class TokenRegistry {
 public:
+    using Lease = std::shared_lock<std::shared_mutex>;
+
+    /** A token, and the lease that keeps its module initialised while the token is used. */
+    struct Held {
+        Lease lease;
+        TokenRef token;
+    };
+
     explicit TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules);
 
     const std::vector<std::unique_ptr<pkcs11::Module>>& modules() const { return modules_; }
     /** Every token present now; a token reached through two modules is listed once (the first). */
     std::vector<TokenRef> tokens() const;
-    std::optional<TokenRef> find(const std::string& id) const;
+    std::optional<Held> hold(const std::string& id) const;
+
+    /** Re-initialises every module when no lease is out, so that tokens created or deleted by
+     *  other processes are seen (SoftHSM shows them no other way). False when in use. */
+    bool refreshIfIdle();
 
 private:
+    std::vector<TokenRef> tokensLeased() const;
+
     std::vector<std::unique_ptr<pkcs11::Module>> modules_;
+    mutable std::shared_mutex inUse_;
 };
 
 /** The default module list when none is named: p11-kit's proxy, else OpenSC's module. */

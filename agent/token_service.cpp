@@ -89,7 +89,8 @@ nlohmann::json TokenService::listTokens() const {
 
 nlohmann::json TokenService::listCertificates(const std::string& tokenId,
                                               Credentials credentials) const {
-    const TokenRef token = requireToken(registry_, tokenId);
+    const auto held = requireToken(registry_, tokenId);
+    const TokenRef& token = held.token;
     std::optional<TokenLocks::Guard> guard;
     if (credentials.pin) {
         guard.emplace(locks_.acquire(token.id));
