@@ -168,6 +168,9 @@ void Handlers::offloadAudited(std::string method, const ipc::CallContext& contex
                        {"token", trail.token},
                        {"keyId", trail.keyId},
                        {"renewal", trail.renewal}};
+        if (!trail.digest.empty()) {
+            record["digest"] = trail.digest;
+        }
         if (const auto* error = std::get_if<ipc::RpcError>(&outcome)) {
             record["outcome"] =
                 error->data.is_object()

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/audit_trail.hpp"
 #include "agent/journal.hpp"
 #include "agent/renewal.hpp"
 #include "agent/subject.hpp"
@@ -15,13 +16,6 @@
 #include "pkcs11/types.hpp"
 
 namespace kunci::agent {
-
-/** What an operation touched, for the audit log; filled in as the operation learns it. */
-struct AuditTrail {
-    std::string token;
-    std::string keyId;
-    std::string renewal;
-};
 
 /** `renewal.begin`'s parameters, validated. */
 struct BeginRequest {

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+
+namespace kunci::agent {
+
+/** What an operation touched, for the audit log; filled in as the operation learns it. */
+struct AuditTrail {
+    std::string token;
+    std::string keyId;
+    std::string renewal;
+    std::string digest;  // hex of the signed digest (signature.sign)
+};
+
+}  // namespace kunci::agent
