@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <memory>
+#include <optional>
 
 namespace kunci::pkcs11 {
 namespace {
@@ -157,23 +158,37 @@ CK_MECHANISM_INFO Module::mechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech)
     return info;
 }
 
+namespace {
+
+/** The mechanism's info, or nullopt when the token does not have it. Any other failure (a token
+ *  pulled out, a device error) is an error, not a missing mechanism. */
+std::optional<CK_MECHANISM_INFO> queryMechanism(CK_FUNCTION_LIST* functions, CK_SLOT_ID slot,
+                                                CK_MECHANISM_TYPE mech) {
+    CK_MECHANISM_INFO info{};
+    const CK_RV rv = functions->C_GetMechanismInfo(slot, mech, &info);
+    if (rv == CKR_MECHANISM_INVALID) {
+        return std::nullopt;
+    }
+    check(rv, "C_GetMechanismInfo");
+    return info;
+}
+
+}  // namespace
+
 bool Module::supportsMechanism(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech,
                                CK_FLAGS requiredFlags) const {
-    CK_MECHANISM_INFO info{};
-    if (functions_->C_GetMechanismInfo(slot, mech, &info) != CKR_OK) {
-        return false;
-    }
-    return (info.flags & requiredFlags) == requiredFlags;
+    const auto info = queryMechanism(functions_, slot, mech);
+    return info && (info->flags & requiredFlags) == requiredFlags;
 }
 
 bool Module::supportsKeyGeneration(CK_SLOT_ID slot, const KeySpec& spec) const {
     const CK_MECHANISM_TYPE mech =
         spec.type == KeyType::Rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
-    CK_MECHANISM_INFO info{};
-    if (functions_->C_GetMechanismInfo(slot, mech, &info) != CKR_OK ||
-        (info.flags & CKF_GENERATE_KEY_PAIR) == 0) {
+    const auto found = queryMechanism(functions_, slot, mech);
+    if (!found || (found->flags & CKF_GENERATE_KEY_PAIR) == 0) {
         return false;
     }
+    const CK_MECHANISM_INFO& info = *found;
     if (spec.type == KeyType::Rsa) {
         return spec.rsaBits >= info.ulMinKeySize && spec.rsaBits <= info.ulMaxKeySize;
     }

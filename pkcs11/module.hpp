@@ -35,7 +35,8 @@ public:
     /** True when the token can generate the key: mechanism present with CKF_GENERATE_KEY_PAIR
      *  and, for RSA, bits within ulMin/ulMaxKeySize (bits, not bytes). */
     bool supportsKeyGeneration(CK_SLOT_ID slot, const KeySpec& spec) const;
-    /** True when the slot lists mech with every flag of requiredFlags; false on any error. */
+    /** True when the slot lists mech with every flag of requiredFlags; throws Error for a failure
+     *  other than CKR_MECHANISM_INVALID (e.g. the token was pulled out). */
     bool supportsMechanism(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech, CK_FLAGS requiredFlags) const;
     /** C_GetMechanismInfo; throws Error (CKR_MECHANISM_INVALID when the slot lacks it). */
     CK_MECHANISM_INFO mechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech) const;
