@@ -100,6 +100,14 @@ bool Journal::validId(const std::string& id) {
 }
 
 std::vector<nlohmann::json> Journal::loadAll() const {
+    std::vector<nlohmann::json> documents;
+    for (auto& entry : loadEntries()) {
+        documents.push_back(std::move(entry.document));
+    }
+    return documents;
+}
+
+std::vector<Journal::Entry> Journal::loadEntries() const {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(renewalsDirectory())) {
         const fs::path& path = entry.path();
@@ -110,8 +118,8 @@ std::vector<nlohmann::json> Journal::loadAll() const {
     }
     std::sort(files.begin(), files.end(),
               [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
-    std::vector<nlohmann::json> documents;
-    documents.reserve(files.size());
+    std::vector<Entry> entries;
+    entries.reserve(files.size());
     for (const fs::path& path : files) {
         nlohmann::json document = nlohmann::json::parse(readFile(path), nullptr, false);
         if (document.is_discarded() || !document.is_object()) {
@@ -119,9 +127,9 @@ std::vector<nlohmann::json> Journal::loadAll() const {
                                            " is not a JSON object; move it away or repair it "
                                            "(a pending renewal may depend on it)");
         }
-        documents.push_back(std::move(document));
+        entries.push_back({path, std::move(document)});
     }
-    return documents;
+    return entries;
 }
 
 void Journal::write(const std::string& id, const nlohmann::json& document) {

@@ -39,6 +39,13 @@ public:
 
     /** Every document, sorted by file name. */
     std::vector<nlohmann::json> loadAll() const;
+    /** One journal document and the file it came from. */
+    struct Entry {
+        std::filesystem::path file;
+        nlohmann::json document;
+    };
+    /** As loadAll, with each document's file (to name it when its content is unusable). */
+    std::vector<Entry> loadEntries() const;
     /** writeFileDurably; document must be a JSON object (std::invalid_argument otherwise). */
     void write(const std::string& id, const nlohmann::json& document);
     /** removeFileDurably; removing an absent id is OK. */

@@ -110,8 +110,20 @@ RenewalEngine::RenewalEngine(const TokenRegistry& registry, TokenLocks& locks, J
 
 void RenewalEngine::recover() {
     std::map<std::string, Renewal> loaded;
-    for (const auto& document : journal_.loadAll()) {
-        Renewal renewal = Renewal::fromDocument(document);
+    for (const auto& [file, document] : journal_.loadEntries()) {
+        Renewal renewal;
+        try {
+            renewal = Renewal::fromDocument(document);
+        } catch (const std::exception& error) {
+            throw JournalCorrupt(file, "the journal file " + file.string() +
+                                           " is not a renewal the agent can read (" + error.what() +
+                                           "); move it away or repair it (a pending renewal "
+                                           "may depend on it)");
+        }
+        if (file.stem() != renewal.id) {
+            throw JournalCorrupt(file, "the journal file " + file.string() + " holds renewal " +
+                                           renewal.id + "; rename or repair it");
+        }
         loaded.emplace(renewal.id, std::move(renewal));
     }
     std::lock_guard lock(mutex_);

@@ -1,0 +1,172 @@
+// kunci-agent asking the holder through pinentry (protocol section 5), with a scripted Assuan
+// peer as the pinentry: renewal.begin without a PIN from the page.
+//
+// DISABLED_ tests need main.cpp to hand choosePinPrompt(options.pinentry, options.noPinentry,
+// env) to the handlers; enable them once it does.
+#include <cstdlib>
+
+#include "tests/e2e/agent_harness.hpp"
+#include "tests/pinentry/peer.hpp"
+
+namespace kunci::pinentry_test {
+namespace {
+
+using kunci::e2e::AgentTest;
+using kunci::e2e::at;
+using kunci::e2e::isAppError;
+using kunci::e2e::Json;
+using kunci::e2e::kOrigin;
+using kunci::e2e::kTokenLabel;
+using kunci::e2e::kUserPin;
+using kunci::e2e::kWrongPin;
+using kunci::e2e::succeeded;
+using kunci::test::WsClient;
+
+const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
+const Json kSubject = {{"CN", "Siti Nurhaliza"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}};
+
+class AgentPromptTest : public AgentTest {
+protected:
+    /** Starts the agent with agentArgs() and extra, and connects client_. */
+    void startAgentWith(const std::vector<std::string>& extra) {
+        ASSERT_TRUE(!agent_ || !agent_->running()) << "the previous agent is still running";
+        auto args = agentArgs();
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto errFile = workFile("agent-" + std::to_string(++fileCounter_) + ".err");
+        stderrFiles_.push_back(errFile);
+        try {
+            agent_ = std::make_unique<kunci::e2e::Agent>(args, agentEnv(), errFile);
+        } catch (const std::exception& error) {
+            FAIL() << "kunci-agent did not start (" << error.what() << ")";
+        }
+        ASSERT_NE(agent_->port(), 0) << "first line: '" << agent_->firstLine() << "'";
+        client_ = connect();
+    }
+
+    /** Writes peer as the scripted pinentry at file (default: the work dir's "pinentry-peer"). */
+    std::string writePinentry(const Peer& peer, const std::string& name = "pinentry-peer") {
+        writePeer(workFile(name), transcriptFile(), peer);
+        return workFile(name).string();
+    }
+
+    /** A directory holding peer under the name "pinentry", first on the agent's PATH, in a
+     *  graphical session. */
+    void pinentryOnPathInGraphicalSession(const Peer& peer) {
+        std::filesystem::create_directories(workFile("bin"));
+        writePinentry(peer, "bin/pinentry");
+        const char* path = std::getenv("PATH");
+        agentExtraEnv_["PATH"] = workFile("bin").string() + ":" + (path ? path : "/usr/bin:/bin");
+        agentExtraEnv_["DISPLAY"] = ":99";
+    }
+
+    std::filesystem::path transcriptFile() const { return workFile("transcript"); }
+    std::vector<std::string> transcript() const { return readLines(transcriptFile()); }
+
+    Json beginWithoutPin() {
+        return client_->call(
+            "renewal.begin",
+            {{"token", tokenId(*client_)}, {"key", kEcP256}, {"subject", kSubject}});
+    }
+
+    /** The renewal and the token show nothing was done. */
+    void expectNothingChanged() {
+        const Json list = client_->call("renewal.list");
+        ASSERT_TRUE(succeeded(list));
+        EXPECT_EQ(at(list, {"result", "renewals"}), Json::array()) << list.dump();
+        EXPECT_TRUE(listObjects().empty()) << listObjectsText();
+    }
+
+    std::unique_ptr<WsClient> client_;
+};
+
+const std::string kDescription = "SETDESC The page " + std::string(kOrigin) +
+                                 " asks to generate a new key pair for a renewal on the token \"" +
+                                 std::string(kTokenLabel) + "\".%0AEnter the token's user PIN.";
+
+TEST_F(AgentPromptTest, renewalBegin_noPinentry_pinRequiredAndPinentryNeverStarted) {
+    pinentryOnPathInGraphicalSession(Peer());
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--no-pinentry"}));
+
+    EXPECT_TRUE(isAppError(beginWithoutPin(), "pin-required"));
+
+    EXPECT_FALSE(std::filesystem::exists(transcriptFile()));
+    expectNothingChanged();
+}
+
+TEST_F(AgentPromptTest, renewalBegin_noGraphicalSession_pinRequiredAndPinentryNeverStarted) {
+    pinentryOnPathInGraphicalSession(Peer());
+    agentExtraEnv_.erase("DISPLAY");
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({}));
+
+    EXPECT_TRUE(isAppError(beginWithoutPin(), "pin-required"));
+
+    EXPECT_FALSE(std::filesystem::exists(transcriptFile()));
+}
+
+TEST_F(AgentPromptTest, renewalBegin_pinentryMissing_pinRequired) {
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", workFile("no-such-pinentry").string()}));
+
+    EXPECT_TRUE(isAppError(beginWithoutPin(), "pin-required"));
+
+    expectNothingChanged();
+}
+
+TEST_F(AgentPromptTest, DISABLED_renewalBegin_holderCancels_userCancelledAndNothingChanged) {
+    const auto program =
+        writePinentry(Peer().getpin({"ERR 83886179 Operation cancelled <Pinentry>"}));
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+
+    EXPECT_TRUE(isAppError(beginWithoutPin(), "user-cancelled"));
+
+    EXPECT_NE(findLine(transcript(), "GETPIN"), -1);
+    expectNothingChanged();
+}
+
+TEST_F(AgentPromptTest, DISABLED_renewalBegin_pinFromPinentry_succeedsAndPromptNamesPageAndToken) {
+    const auto program = writePinentry(Peer());
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+
+    const Json response = beginWithoutPin();
+
+    ASSERT_TRUE(succeeded(response));
+    const std::string keyId = response["result"]["keyId"].get<std::string>();
+    EXPECT_FALSE(objectsWithId(keyId).empty()) << listObjectsText();
+    const auto lines = transcript();
+    EXPECT_NE(findLine(lines, "SETTITLE kunci: PIN for " + std::string(kTokenLabel)), -1)
+        << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, kDescription), -1) << ::testing::PrintToString(lines);
+    EXPECT_EQ(findLine(lines, "SETERROR", true), -1);
+    EXPECT_EQ(findLine(lines, "# run 2"), -1) << "asked twice";
+}
+
+TEST_F(AgentPromptTest, DISABLED_renewalBegin_wrongPinThenRight_succeedsAndSecondPromptSaysWhy) {
+    const auto program = writePinentry(Peer()
+                                           .getpin({"D " + std::string(kWrongPin), "OK"})
+                                           .thenGetpin({"D " + std::string(kUserPin), "OK"}));
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+
+    const Json response = beginWithoutPin();
+
+    ASSERT_TRUE(succeeded(response));
+    const auto lines = transcript();
+    const int second = findLine(lines, "# run 2");
+    const int error = findLine(lines, "SETERROR Wrong PIN.", true);
+    ASSERT_NE(second, -1) << ::testing::PrintToString(lines);
+    ASSERT_NE(error, -1) << ::testing::PrintToString(lines);
+    EXPECT_GT(error, second) << "SETERROR in the first prompt";
+    EXPECT_EQ(lines[static_cast<std::size_t>(error) + 1], "GETPIN");
+    EXPECT_EQ(findLine(lines, "# run 3"), -1);
+}
+
+TEST_F(AgentPromptTest, DISABLED_renewalBegin_graphicalSession_asksThroughPinentryOnPath) {
+    pinentryOnPathInGraphicalSession(Peer());
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({}));
+
+    const Json response = beginWithoutPin();
+
+    ASSERT_TRUE(succeeded(response));
+    EXPECT_NE(findLine(transcript(), kDescription), -1) << ::testing::PrintToString(transcript());
+}
+
+}  // namespace
+}  // namespace kunci::pinentry_test
