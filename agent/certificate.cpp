@@ -80,12 +80,13 @@ std::string toUtf8(const ASN1_STRING* value) {
     return text;
 }
 
-std::chrono::system_clock::time_point toTimePoint(const ASN1_TIME* time) {
+// Whole seconds: RFC 5280's "no expiry" (9999-12-31) is beyond what nanoseconds can hold.
+std::chrono::sys_seconds toTimePoint(const ASN1_TIME* time) {
     std::tm tm{};
     if (!time || ASN1_TIME_to_tm(time, &tm) != 1) {
         throw OpenSslError("cannot read certificate time");
     }
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    return std::chrono::sys_seconds(std::chrono::seconds(timegm(&tm)));
 }
 
 std::string curveName(EVP_PKEY* key) {
@@ -250,11 +251,11 @@ std::vector<std::pair<std::string, std::string>> Certificate::subject() const {
     return fields;
 }
 
-std::chrono::system_clock::time_point Certificate::notBefore() const {
+std::chrono::sys_seconds Certificate::notBefore() const {
     return toTimePoint(X509_get0_notBefore(x509_.get()));
 }
 
-std::chrono::system_clock::time_point Certificate::notAfter() const {
+std::chrono::sys_seconds Certificate::notAfter() const {
     return toTimePoint(X509_get0_notAfter(x509_.get()));
 }
 
@@ -294,8 +295,11 @@ X509* Certificate::get() const {
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
-    const std::time_t time = std::chrono::system_clock::to_time_t(seconds);
+    return rfc3339(std::chrono::floor<std::chrono::seconds>(t));
+}
+
+std::string rfc3339(std::chrono::sys_seconds t) {
+    const std::time_t time = static_cast<std::time_t>(t.time_since_epoch().count());
     std::tm tm{};
     if (!gmtime_r(&time, &tm)) {
         throw std::invalid_argument("time cannot be represented");
@@ -305,9 +309,14 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
     return std::string(buffer, size);
 }
 
+long daysLeft(std::chrono::sys_seconds notAfter, std::chrono::system_clock::time_point now) {
+    const auto left = notAfter - std::chrono::floor<std::chrono::seconds>(now);
+    return static_cast<long>(std::chrono::floor<std::chrono::days>(left).count());
+}
+
 long daysLeft(std::chrono::system_clock::time_point notAfter,
               std::chrono::system_clock::time_point now) {
-    return static_cast<long>(std::chrono::floor<std::chrono::days>(notAfter - now).count());
+    return daysLeft(std::chrono::floor<std::chrono::seconds>(notAfter), now);
 }
 
 }  // namespace kunci::agent

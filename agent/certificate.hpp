@@ -56,8 +56,8 @@ public:
     /** Short names (CN, O, OU, C, L, ST, emailAddress, serialNumber, givenName, SN, ...; the
      *  names canonicalSubject takes; dotted OID for unknown types), UTF-8, in DN order. */
     std::vector<std::pair<std::string, std::string>> subject() const;
-    std::chrono::system_clock::time_point notBefore() const;
-    std::chrono::system_clock::time_point notAfter() const;
+    std::chrono::sys_seconds notBefore() const;
+    std::chrono::sys_seconds notAfter() const;
     Bytes subjectPublicKeyInfoDer() const;
     /** The certificate's public key (OpenSslError if OpenSSL cannot decode it). */
     EvpPkeyPtr publicKey() const;
@@ -72,8 +72,11 @@ private:
     X509Ptr x509_;
 };
 
-std::string rfc3339(std::chrono::system_clock::time_point t);  // "2027-11-24T08:00:00Z"
+/** "2027-11-24T08:00:00Z"; whole seconds, so any year a certificate can name (up to 9999). */
+std::string rfc3339(std::chrono::sys_seconds t);
+std::string rfc3339(std::chrono::system_clock::time_point t);
 /** Whole days until notAfter, negative once expired (floor of seconds/86400). */
+long daysLeft(std::chrono::sys_seconds notAfter, std::chrono::system_clock::time_point now);
 long daysLeft(std::chrono::system_clock::time_point notAfter,
               std::chrono::system_clock::time_point now);
 

@@ -129,10 +129,12 @@ std::vector<std::string> chainFrom(const Json& params) {
 
 }  // namespace
 
-Handlers::Handlers(TokenService& tokens, RenewalEngine& renewals, AuditLog& audit,
-                   boost::asio::thread_pool& workers, const PinPrompt* prompt, Log log)
+Handlers::Handlers(TokenService& tokens, RenewalEngine& renewals, SigningService& signing,
+                   AuditLog& audit, boost::asio::thread_pool& workers, const PinPrompt* prompt,
+                   Log log)
     : tokens_(tokens),
       renewals_(renewals),
+      signing_(signing),
       audit_(audit),
       workers_(workers),
       prompt_(prompt),
@@ -253,6 +255,16 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
                 });
         });
     }
+    dispatcher.add("signature.sign",
+                   [this](const ipc::CallContext& context, Json params, ipc::Completion done) {
+                       auto request = std::make_shared<SignRequest>(parseSignRequest(params));
+                       request->credentials.prompt = prompt_;
+                       request->credentials.origin = context.origin;
+                       offloadAudited("signature.sign", context, std::move(done),
+                                      [this, request](AuditTrail& trail) {
+                                          return signing_.sign(std::move(*request), trail);
+                                      });
+                   });
 }
 
 }  // namespace kunci::agent

@@ -7,6 +7,7 @@
 #include "agent/audit_log.hpp"
 #include "agent/pin_prompt.hpp"
 #include "agent/renewal_engine.hpp"
+#include "agent/signing.hpp"
 #include "agent/token_service.hpp"
 #include "ipc/dispatcher.hpp"
 
@@ -19,8 +20,8 @@ class Handlers {
 public:
     using Log = std::function<void(std::string_view)>;
 
-    Handlers(TokenService& tokens, RenewalEngine& renewals, AuditLog& audit,
-             boost::asio::thread_pool& workers, const PinPrompt* prompt, Log log);
+    Handlers(TokenService& tokens, RenewalEngine& renewals, SigningService& signing,
+             AuditLog& audit, boost::asio::thread_pool& workers, const PinPrompt* prompt, Log log);
 
     void registerWith(ipc::Dispatcher& dispatcher);
 
@@ -35,6 +36,7 @@ private:
 
     TokenService& tokens_;
     RenewalEngine& renewals_;
+    SigningService& signing_;
     AuditLog& audit_;
     boost::asio::thread_pool& workers_;
     const PinPrompt* prompt_;  // null: no native prompt

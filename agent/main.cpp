@@ -1,24 +1,35 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 
 #include "agent/audit_log.hpp"
+#include "agent/expiry_notifier.hpp"
 #include "agent/handlers.hpp"
 #include "agent/journal.hpp"
 #include "agent/options.hpp"
+#include "agent/peer_user.hpp"
+#include "agent/pinentry.hpp"
 #include "agent/renewal_engine.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"
+#include "agent/token_watcher.hpp"
 #include "ipc/server.hpp"
 #include "pkcs11/module.hpp"
 
 namespace {
 
 using namespace kunci;
+
+std::optional<std::string> environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? std::optional<std::string>(value) : std::nullopt;
+}
 
 void logLine(std::string_view line) {
     std::cerr << "kunci-agent: " << line << std::endl;
@@ -44,19 +55,59 @@ int run(const agent::Options& options) {
     agent::RenewalEngine renewals(registry, locks, journal);
     renewals.recover();
     agent::TokenService tokens(registry, locks);
+    // Declared before the workers, which run its checks: it outlives them on every path.
+    agent::ExpiryNotifier expiry(registry, options.expiryWarningDays, options.stateDir,
+                                 agent::notifySend(), logLine);
 
     boost::asio::io_context io;
     boost::asio::thread_pool workers(4);
     ipc::Dispatcher dispatcher;
     dispatcher.setLogger(logLine);
-    agent::Handlers handlers(tokens, renewals, audit, workers, nullptr, logLine);
+    agent::SigningService signing(registry, locks);
+    const auto prompt = agent::choosePinPrompt(options.pinentry, options.noPinentry, environment);
+    if (!prompt) {
+        logLine("no PIN prompt: pages must give the PIN, or the reader its PIN pad");
+    }
+    agent::Handlers handlers(tokens, renewals, signing, audit, workers, prompt.get(), logLine);
     handlers.registerWith(dispatcher);
 
     ipc::ServerConfig config;
     config.endpoint = {boost::asio::ip::make_address(options.listenHost), options.port};
     config.allowedOrigins = options.allowedOrigins;
     config.log = logLine;
+    // Protocol section 2: only the agent's own user may connect (a local process can forge any
+    // Origin); a peer whose owner cannot be told is refused.
+    config.peerAllowed = [](const boost::asio::ip::tcp::endpoint& local,
+                            const boost::asio::ip::tcp::endpoint& remote) {
+        const agent::PeerUserCheck check = agent::checkPeerUser(local, remote);
+        if (!check.ownUser) {
+            logLine(check.reason);
+        }
+        return check.ownUser;
+    };
     ipc::Server server(io, config, dispatcher);
+
+    // Expiry checks run on the workers, one at a time and in the order the lists were taken.
+    auto expiryOrder = boost::asio::make_strand(workers);
+    auto checkExpiry = [&](std::vector<agent::TokenRef> present) {
+        if (options.expiryWarningDays > 0) {
+            boost::asio::post(expiryOrder, [&expiry, present = std::move(present)] {
+                expiry.tokensPresent(present);
+            });
+        }
+    };
+    agent::TokenWatcher watcher(
+        registry,
+        [&](const std::vector<agent::TokenRef>& present) {
+            nlohmann::json views = nlohmann::json::array();
+            for (const auto& token : present) {
+                views.push_back(agent::tokenView(token));
+            }
+            server.broadcast(ipc::notification("tokens.changed", {{"tokens", views}}));
+            checkExpiry(present);
+        },
+        logLine);
+
     // Installed before the listening line: a supervisor may signal as soon as it reads it.
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int) {
@@ -64,17 +115,25 @@ int run(const agent::Options& options) {
             return;
         }
         logLine("stopping");
+        watcher.stop();
         server.stop();
         // Token work in flight finishes (a key generation is never cut in the middle).
         workers.join();
         io.stop();
     });
     server.start();
+    if (!options.noTokenWatch) {
+        watcher.start();
+    }
+    if (options.expiryWarningDays > 0) {
+        checkExpiry(registry.tokens());
+    }
     const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
     std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
               << std::endl;
 
     io.run();
+    watcher.stop();
     workers.join();
     return EXIT_SUCCESS;
 }
@@ -85,10 +144,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     agent::Options options;
     try {
-        options = agent::parseOptions({argv + 1, argv + argc}, [](const char* name) {
-            const char* value = std::getenv(name);
-            return value ? std::optional<std::string>(value) : std::nullopt;
-        });
+        options = agent::parseOptions({argv + 1, argv + argc}, environment);
     } catch (const agent::UsageError& error) {
         std::cerr << "kunci-agent: " << error.what() << "\n\n" << agent::usage();
         return 2;

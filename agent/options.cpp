@@ -18,10 +18,29 @@ struct Given {
     std::optional<std::string> config;
     std::optional<std::string> pinentry;
     bool noPinentry = false;
+    std::optional<int> expiryWarningDays;
+    bool noTokenWatch = false;
     bool demo = false;
     bool help = false;
     bool version = false;
 };
+
+constexpr long long kMaxExpiryWarningDays = 3650;
+
+std::string expiryWarningDaysRange() {
+    return "a whole number of days from 0 (never) to " + std::to_string(kMaxExpiryWarningDays);
+}
+
+int parseExpiryWarningDays(const std::string& text) {
+    long long value = -1;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < 0 ||
+        value > kMaxExpiryWarningDays) {
+        throw UsageError("--expiry-warning-days: '" + text + "' is not " +
+                         expiryWarningDaysRange());
+    }
+    return static_cast<int>(value);
+}
 
 void parseListen(const std::string& text, Options& options) {
     std::string host = text;
@@ -90,8 +109,18 @@ void readConfig(const std::string& path, Given& given) {
                 given.pinentry = value.get<std::string>();
             } else if (key == "noPinentry" && !given.pinentry) {
                 given.noPinentry = given.noPinentry || value.get<bool>();
+            } else if (key == "expiryWarningDays" && !given.expiryWarningDays) {
+                if (!value.is_number_integer() || value.get<long long>() < 0 ||
+                    value.get<long long>() > kMaxExpiryWarningDays) {
+                    throw UsageError("--config: expiryWarningDays must be " +
+                                     expiryWarningDaysRange());
+                }
+                given.expiryWarningDays = value.get<int>();
+            } else if (key == "noTokenWatch") {
+                given.noTokenWatch = given.noTokenWatch || value.get<bool>();
             } else if (key != "modules" && key != "listen" && key != "allowOrigins" &&
-                       key != "stateDir" && key != "pinentry" && key != "noPinentry") {
+                       key != "stateDir" && key != "pinentry" && key != "noPinentry" &&
+                       key != "expiryWarningDays" && key != "noTokenWatch") {
                 throw UsageError("--config: unknown setting '" + key + "'");
             }
         }
@@ -139,6 +168,10 @@ Given readCommandLine(const std::vector<std::string>& arguments) {
             given.pinentry = value();
         } else if (name == "--no-pinentry") {
             flag(given.noPinentry);
+        } else if (name == "--expiry-warning-days") {
+            given.expiryWarningDays = parseExpiryWarningDays(value());
+        } else if (name == "--no-token-watch") {
+            flag(given.noTokenWatch);
         } else if (name == "--demo") {
             flag(given.demo);
         } else if (name == "--help" || name == "-h") {
@@ -195,6 +228,8 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
     }
     options.pinentry = given.pinentry;
     options.noPinentry = given.noPinentry;
+    options.expiryWarningDays = given.expiryWarningDays.value_or(options.expiryWarningDays);
+    options.noTokenWatch = given.noTokenWatch;
     options.demo = given.demo;
     return options;
 }
@@ -202,7 +237,8 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
 std::string usage() {
     return "usage: kunci-agent --module PATH [--module PATH...] --listen 127.0.0.1:PORT\n"
            "                   --allow-origin ORIGIN [...] --state-dir DIR [--config FILE]\n"
-           "                   [--pinentry PROGRAM | --no-pinentry] [--demo]\n"
+           "                   [--pinentry PROGRAM | --no-pinentry] [--expiry-warning-days N]\n"
+           "                   [--no-token-watch] [--demo]\n"
            "  --module PATH        a PKCS#11 module (default: p11-kit's registered modules,\n"
            "                       else OpenSC's)\n"
            "  --listen ADDR:PORT   127.0.0.1, [::1] or localhost only (default port " +
@@ -212,8 +248,13 @@ std::string usage() {
            "https://ams.example.id\n"
            "  --state-dir DIR      pending renewals and the audit log (default\n"
            "                       $XDG_STATE_HOME/kunci or ~/.local/state/kunci)\n"
+           "  --expiry-warning-days N  warn the holder (desktop notification) of certificates\n"
+           "                       expiring within N days (default 30; 0: never)\n"
+           "  --no-token-watch     do not watch for tokens being inserted or removed (no\n"
+           "                       tokens.changed; for modules that misbehave when polled)\n"
            "  --config FILE        JSON settings: modules, listen, allowOrigins, stateDir,\n"
-           "                       pinentry, noPinentry; the command line wins\n";
+           "                       pinentry, noPinentry, expiryWarningDays, noTokenWatch;\n"
+           "                       the command line wins\n";
 }
 
 }  // namespace kunci::agent

@@ -24,6 +24,10 @@ struct Options {
     std::filesystem::path stateDir;
     std::optional<std::string> pinentry;
     bool noPinentry = false;
+    /** Certificates expiring within this many days are announced to the holder; 0: never. */
+    int expiryWarningDays = 30;
+    /** No token watcher: no `tokens.changed`, no module re-initialisation in the background. */
+    bool noTokenWatch = false;
     bool demo = false;
     bool help = false;
     bool version = false;

@@ -85,7 +85,7 @@ SubjectFields canonicalSubject(const SubjectFields& fields) {
             throw SubjectError(path, "subject attribute '" + name + "' is not supported");
         }
         if (std::any_of(result.begin(), result.end(),
-                        [&](const auto& field) { return field.first == name; })) {
+                        [&name = name](const auto& field) { return field.first == name; })) {
             throw SubjectError(path, "subject attribute '" + name + "' is given more than once");
         }
         if (value.empty()) {

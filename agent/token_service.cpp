@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "agent/openssl.hpp"
+#include "agent/stored_certificates.hpp"
 
 namespace kunci::agent {
 
@@ -99,25 +100,11 @@ nlohmann::json TokenService::listCertificates(const std::string& tokenId,
         pkcs11::Session session(*token.module, token.slot.id, false);
         logInIfOffered(session, token, credentials);
         nlohmann::json certificates = nlohmann::json::array();
-        for (auto handle : session.findByClass(CKO_CERTIFICATE)) {
-            const auto value = session.attributeIfPresent(handle, CKA_VALUE);
-            if (!value) {
-                continue;
-            }
-            std::optional<Certificate> certificate;
-            try {
-                certificate = Certificate::fromDer(*value);
-            } catch (const CertificateInvalid&) {
-                continue;  // not X.509 (or damaged): nothing the page could use
-            }
-            const pkcs11::Bytes id =
-                session.attributeIfPresent(handle, CKA_ID).value_or(pkcs11::Bytes{});
+        for (const auto& stored : readCertificates(session)) {
             const bool hasPrivateKey =
-                !id.empty() && !session.findByClass(CKO_PRIVATE_KEY, &id).empty();
-            const auto label =
-                session.attributeIfPresent(handle, CKA_LABEL).value_or(pkcs11::Bytes{});
-            certificates.push_back(certificateView(
-                *certificate, toHex(id), std::string(label.begin(), label.end()), hasPrivateKey));
+                !stored.id.empty() && !session.findByClass(CKO_PRIVATE_KEY, &stored.id).empty();
+            certificates.push_back(
+                certificateView(stored.certificate, toHex(stored.id), stored.label, hasPrivateKey));
         }
         return nlohmann::json{{"certificates", certificates}};
     });

@@ -265,14 +265,12 @@ private:
         std::string frame = beast::buffers_to_string(buffer_.data());
         buffer_.consume(buffer_.size());
         ++pendingRequests_;
-        std::weak_ptr<WebSocketSession> weak = self();
-        state_->dispatcher.dispatch(context_, frame, [weak](std::string reply) {
-            if (auto session = weak.lock()) {
-                net::post(session->ws_.get_executor(),
-                          [session, reply = std::move(reply)]() mutable {
-                              session->onReply(std::move(reply));
-                          });
-            }
+        // The completion owns the session: while reading is paused for pending answers, nothing
+        // else may be keeping it alive. The dispatcher calls every completion exactly once.
+        state_->dispatcher.dispatch(context_, frame, [session = self()](std::string reply) {
+            net::post(session->ws_.get_executor(), [session, reply = std::move(reply)]() mutable {
+                session->onReply(std::move(reply));
+            });
         });
         if (pendingRequests_ < kMaxPendingRequests) {
             doRead();

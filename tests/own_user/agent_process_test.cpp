@@ -18,8 +18,7 @@ TEST_F(AgentOwnUserTest, handshake_ownUsersProbe_answers101) {
     EXPECT_EQ(probe.status(port(), std::nullopt), 101);
 }
 
-// Enabled once main.cpp sets ServerConfig::peerAllowed to the own-user check.
-TEST_F(AgentOwnUserTest, DISABLED_handshake_otherUsersProcess_answers403) {
+TEST_F(AgentOwnUserTest, handshake_otherUsersProcess_answers403) {
     if (const auto why = ensureOtherUser()) {
         GTEST_SKIP() << *why;
     }

@@ -1,8 +1,5 @@
 // kunci-agent asking the holder through pinentry (protocol section 5), with a scripted Assuan
 // peer as the pinentry: renewal.begin without a PIN from the page.
-//
-// DISABLED_ tests need main.cpp to hand choosePinPrompt(options.pinentry, options.noPinentry,
-// env) to the handlers; enable them once it does.
 #include <cstdlib>
 
 #include "tests/e2e/agent_harness.hpp"
@@ -111,7 +108,7 @@ TEST_F(AgentPromptTest, renewalBegin_pinentryMissing_pinRequired) {
     expectNothingChanged();
 }
 
-TEST_F(AgentPromptTest, DISABLED_renewalBegin_holderCancels_userCancelledAndNothingChanged) {
+TEST_F(AgentPromptTest, renewalBegin_holderCancels_userCancelledAndNothingChanged) {
     const auto program =
         writePinentry(Peer().getpin({"ERR 83886179 Operation cancelled <Pinentry>"}));
     ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
@@ -122,7 +119,7 @@ TEST_F(AgentPromptTest, DISABLED_renewalBegin_holderCancels_userCancelledAndNoth
     expectNothingChanged();
 }
 
-TEST_F(AgentPromptTest, DISABLED_renewalBegin_pinFromPinentry_succeedsAndPromptNamesPageAndToken) {
+TEST_F(AgentPromptTest, renewalBegin_pinFromPinentry_succeedsAndPromptNamesPageAndToken) {
     const auto program = writePinentry(Peer());
     ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
 
@@ -139,7 +136,7 @@ TEST_F(AgentPromptTest, DISABLED_renewalBegin_pinFromPinentry_succeedsAndPromptN
     EXPECT_EQ(findLine(lines, "# run 2"), -1) << "asked twice";
 }
 
-TEST_F(AgentPromptTest, DISABLED_renewalBegin_wrongPinThenRight_succeedsAndSecondPromptSaysWhy) {
+TEST_F(AgentPromptTest, renewalBegin_wrongPinThenRight_succeedsAndSecondPromptSaysWhy) {
     const auto program = writePinentry(Peer()
                                            .getpin({"D " + std::string(kWrongPin), "OK"})
                                            .thenGetpin({"D " + std::string(kUserPin), "OK"}));
@@ -158,7 +155,7 @@ TEST_F(AgentPromptTest, DISABLED_renewalBegin_wrongPinThenRight_succeedsAndSecon
     EXPECT_EQ(findLine(lines, "# run 3"), -1);
 }
 
-TEST_F(AgentPromptTest, DISABLED_renewalBegin_graphicalSession_asksThroughPinentryOnPath) {
+TEST_F(AgentPromptTest, renewalBegin_graphicalSession_asksThroughPinentryOnPath) {
     pinentryOnPathInGraphicalSession(Peer());
     ASSERT_NO_FATAL_FAILURE(startAgentWith({}));
 

@@ -270,5 +270,22 @@ TEST(Rfc3339Test, rfc3339_knownTimes_formatted) {
     EXPECT_EQ(rfc3339(t + std::chrono::milliseconds(999)), "2027-11-24T08:00:00Z");
 }
 
+// Found by fuzz_certificate: times past 2262 overflowed a nanosecond time_point.
+TEST(CertificateTimeTest, notAfter_year2300_reportedExactly) {
+    const auto certificate = Certificate::parse(R"(-----BEGIN CERTIFICATE-----
+MIIBgjCCASegAwIBAgIUHYNUZklEt3SqKw47CS4+UL6uf58wCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKRmFyIEZ1dHVyZTAgFw0yNjExMjQwNjEzNDNaGA8yMzAwMDkw
+OTA2MTM0M1owFTETMBEGA1UEAwwKRmFyIEZ1dHVyZTBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABCZYD+z5f3eeMlgdY5VaCT9D3Va9xgS1KEBdVkSyBPed6XsSV0HY
+bQ1JGzJZoB1rHuvyMzpd63qBN0JTQnZQ/2SjUzBRMB0GA1UdDgQWBBTLX8mQnhA4
+KB94ZkpksV2tI7tgqjAfBgNVHSMEGDAWgBTLX8mQnhA4KB94ZkpksV2tI7tgqjAP
+BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQDe+Ky9tTi6kF+XYOTM
+5msbLMIP1ugbFmB5KOatF3Pm1AIhAI4vYSC3AdU922Jvrwb1e0gyGeDwDHDTm/Ze
+9OnSHS2A
+-----END CERTIFICATE-----)");
+    EXPECT_EQ(rfc3339(certificate.notAfter()).substr(0, 4), "2300");
+    EXPECT_GT(daysLeft(certificate.notAfter(), std::chrono::system_clock::now()), 90000);
+}
+
 }  // namespace
 }  // namespace kunci::agent

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "agent/audit_trail.hpp"
+#include "agent/openssl.hpp"
+#include "agent/token_access.hpp"
+#include "agent/token_registry.hpp"
+
+namespace kunci::agent {
+
+/** `signature.sign`'s parameters, validated. */
+struct SignRequest {
+    std::string token;
+    std::string keyId;  // lower-case hex
+    Bytes digest;       // what is signed (the agent hashed `data` with SHA-256)
+    std::string hash;   // "SHA-256" | "SHA-384" | "SHA-512" from the digest length
+    /** The page's `data`, when it sent data rather than a digest: PKCS#1 v1.5 then hashes on the
+     *  token where the token has CKM_SHA256_RSA_PKCS. */
+    std::optional<Bytes> data;
+    std::string algorithm;  // "RSASSA-PKCS1-v1_5" | "RSA-PSS" | "ECDSA" | "" (default by key type)
+    std::string format;     // "der" | "raw" | "" (ECDSA only)
+    Credentials credentials;
+};
+
+/** The most `data` may hold once decoded (protocol: 768 KiB, so the message stays in 1 MiB). */
+inline constexpr std::size_t maxSignData = 768 * 1024;
+
+/** Validates params (throws ipc::invalidParams with the field): token, keyId (hex), exactly one
+ *  of digest (base64, 32/48/64 bytes) and data (base64, <= 768 KiB), algorithm (one of the
+ *  three), format (der|raw, not with an RSA algorithm), allowFinalTry (optional boolean). Takes
+ *  the PIN out of params first (takeSecret), so it is wiped even when a field is refused. The
+ *  caller fills credentials.prompt and credentials.origin. */
+SignRequest parseSignRequest(nlohmann::json& params);
+
+/** `signature.sign`: the token signs a digest with a private key, with the holder's consent.
+ *  Thread-safe; operations on one token are serialised through TokenLocks. */
+class SigningService {
+public:
+    SigningService(const TokenRegistry& registry, TokenLocks& locks);
+
+    /** Finds the private key with CKA_ID keyId (after login: `key-not-found` when absent, also
+     *  when only a public key or certificate has the id), checks the algorithm fits the key type
+     *  (-32602 field "algorithm" / "format"), asks consent, signs on the token, returns
+     *  {"signature": base64, "algorithm": the one used, "certificate": PEM of the certificate
+     *  with that CKA_ID, only when the token holds one}. Fills trail.token/keyId/digest (hex).
+     *
+     *  Consent: with no PIN given, the native PIN prompt (its action names the certificate's CN,
+     *  or the key's label, and the digest's first 8 bytes) is the consent. With a PIN given, or a
+     *  PIN pad, or a token without a user PIN, and a prompt: its confirmation, before signing
+     *  (refused -> `user-cancelled`, nothing signed; prompt unavailable -> the page-given PIN or
+     *  the PIN pad is the consent). With no prompt, no PIN and no PIN pad: `pin-required`. */
+    nlohmann::json sign(SignRequest request, AuditTrail& trail);
+
+private:
+    const TokenRegistry& registry_;
+    TokenLocks& locks_;
+};
+
+}  // namespace kunci::agent
