@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace kunci::pkcs11 {
@@ -132,7 +133,12 @@ std::vector<SlotInfo> Module::slots(bool tokenPresentOnly) const {
 
 TokenInfo Module::tokenInfo(CK_SLOT_ID slot) const {
     CK_TOKEN_INFO info{};
-    check(functions_->C_GetTokenInfo(slot, &info), "C_GetTokenInfo");
+    {
+        // SoftHSM fills utcTime with gmtime(), whose buffer is shared by every thread: two
+        // C_GetTokenInfo calls at once race (ThreadSanitizer saw it). One at a time per module.
+        std::lock_guard serial(tokenInfoMutex_);
+        check(functions_->C_GetTokenInfo(slot, &info), "C_GetTokenInfo");
+    }
     const auto has = [&info](CK_FLAGS flag) { return (info.flags & flag) != 0; };
     TokenInfo result;
     result.label = unpadded(info.label);

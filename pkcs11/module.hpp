@@ -2,6 +2,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,7 @@ private:
     CK_FUNCTION_LIST* functions_ = nullptr;
     bool finalizeOnDestroy_ = false;
     ModuleInfo info_;
+    mutable std::mutex tokenInfoMutex_;
 };
 
 }  // namespace kunci::pkcs11
