@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -9,9 +10,12 @@
 #include <iostream>
 
 #include "agent/audit_log.hpp"
+#include "agent/demo.hpp"
+#include "agent/demo_page.hpp"
 #include "agent/expiry_notifier.hpp"
 #include "agent/handlers.hpp"
 #include "agent/journal.hpp"
+#include "agent/module_discovery.hpp"
 #include "agent/options.hpp"
 #include "agent/peer_user.hpp"
 #include "agent/pinentry.hpp"
@@ -42,13 +46,30 @@ std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& o
     }
     std::vector<std::unique_ptr<pkcs11::Module>> modules;
     for (const auto& path : paths) {
-        modules.push_back(std::make_unique<pkcs11::Module>(path));
+        try {
+            modules.push_back(std::make_unique<pkcs11::Module>(path));
+        } catch (const std::exception& error) {
+            // A module the admin named must load; one found by discovery may be a stale or
+            // foreign library, and the others still serve their tokens.
+            if (!options.modules.empty()) {
+                throw;
+            }
+            logLine(std::string("skipping a discovered module: ") + error.what());
+        }
     }
     return modules;
 }
 
-int run(const agent::Options& options) {
+int run(const agent::Options& given) {
+    const agent::Options options =
+        given.demo ? agent::demo::demoOptions(given, environment) : given;
     agent::Journal journal(options.stateDir);
+    // --demo: its own SoftHSM (SOFTHSM2_CONF), CA and token, made once the journal holds the
+    // directory and before any module loads or thread starts.
+    std::optional<agent::demo::Demo> demo;
+    if (options.demo) {
+        demo.emplace(options, logLine);
+    }
     agent::AuditLog audit(options.stateDir / "audit.log");
     agent::TokenRegistry registry(loadModules(options));
     agent::TokenLocks locks;
@@ -70,11 +91,22 @@ int run(const agent::Options& options) {
     }
     agent::Handlers handlers(tokens, renewals, signing, audit, workers, prompt.get(), logLine);
     handlers.registerWith(dispatcher);
+    if (demo) {
+        demo->registerWith(dispatcher);
+    }
 
     ipc::ServerConfig config;
     config.endpoint = {boost::asio::ip::make_address(options.listenHost), options.port};
     config.allowedOrigins = options.allowedOrigins;
     config.log = logLine;
+    if (demo) {
+        // The page is served from the agent's own origin, which may then connect back.
+        config.staticFiles = agent::demo::pageFiles();
+        config.allowServedOrigin = true;
+        if (!config.staticFiles.contains("/")) {
+            logLine("demo: this build carries no demo page (ipc/client/demo/index.html)");
+        }
+    }
     // Protocol section 2: only the agent's own user may connect (a local process can forge any
     // Origin); a peer whose owner cannot be told is refused.
     config.peerAllowed = [](const boost::asio::ip::tcp::endpoint& local,
@@ -131,6 +163,11 @@ int run(const agent::Options& options) {
     const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
     std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
               << std::endl;
+    if (demo) {
+        for (const auto& line : demo->banner(options.listenHost, server.port())) {
+            std::cout << line << std::endl;
+        }
+    }
 
     io.run();
     watcher.stop();
@@ -145,8 +182,18 @@ int main(int argc, char** argv) {
     agent::Options options;
     try {
         options = agent::parseOptions({argv + 1, argv + argc}, environment);
+    } catch (const agent::ConfigError& error) {
+        std::cerr << "kunci-agent: " << error.what() << '\n';
+        return 2;
     } catch (const agent::UsageError& error) {
-        std::cerr << "kunci-agent: " << error.what() << "\n\n" << agent::usage();
+        std::cerr << "kunci-agent: " << error.what() << '\n';
+        const std::vector<std::string> arguments(argv + 1, argv + argc);
+        const bool checking = std::any_of(arguments.begin(), arguments.end(), [](const auto& a) {
+            return a == "--check-config" || a == "--list-modules" || a == "--print-origins";
+        });
+        if (!checking) {
+            std::cerr << '\n' << agent::usage();
+        }
         return 2;
     }
     if (options.help) {
@@ -157,9 +204,24 @@ int main(int argc, char** argv) {
         std::cout << "kunci-agent " << KUNCI_VERSION << '\n';
         return EXIT_SUCCESS;
     }
-    if (options.demo) {
-        std::cerr << "kunci-agent: --demo is not available in this version\n";
-        return 2;
+    // The checks an admin runs on an installed machine: none starts the server.
+    if (options.checkConfig || options.listModules || options.printOrigins) {
+        if (options.checkConfig) {
+            std::cout << "kunci-agent: the configuration is valid\n"
+                      << agent::describeSettings(options);
+        }
+        if (options.listModules) {
+            std::cout << (options.checkConfig ? "\n" : "")
+                      << agent::describeModules(
+                             options.modules, options.sources["modules"],
+                             agent::discoverModules(agent::DiscoverySources::system(environment)));
+        }
+        if (options.printOrigins) {
+            for (const auto& origin : options.allowedOrigins) {
+                std::cout << origin << '\n';
+            }
+        }
+        return EXIT_SUCCESS;
     }
     try {
         return run(options);

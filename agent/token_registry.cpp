@@ -1,7 +1,5 @@
 #include "agent/token_registry.hpp"
 
-#include <p11-kit/p11-kit.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "agent/module_discovery.hpp"
 #include "agent/openssl.hpp"
 
 namespace kunci::agent {
@@ -90,30 +89,11 @@ std::vector<TokenRef> TokenRegistry::tokensLeased() const {
 }
 
 std::vector<std::string> defaultModulePaths() {
-    std::vector<std::string> paths;
-    if (CK_FUNCTION_LIST** registered = p11_kit_modules_load(nullptr, 0)) {
-        for (CK_FUNCTION_LIST** module = registered; *module != nullptr; ++module) {
-            std::unique_ptr<char, decltype(&free)> file(p11_kit_module_get_filename(*module),
-                                                        &free);
-            std::unique_ptr<char, decltype(&free)> trust(
-                p11_kit_config_option(*module, "trust-policy"), &free);
-            // Trust modules hold the system's CA store as "tokens": not a holder's token.
-            if (file && !(trust && std::string_view(trust.get()) == "yes")) {
-                paths.emplace_back(file.get());
-            }
-        }
-        p11_kit_modules_release(registered);
-    }
-    if (paths.empty()) {
-        for (const char* opensc : {"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-                                   "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-                                   "/usr/lib64/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"}) {
-            if (std::filesystem::exists(opensc)) {
-                return {opensc};
-            }
-        }
-    }
-    return paths;
+    return discoverModules(DiscoverySources::system([](const char* name) {
+               const char* value = std::getenv(name);
+               return value ? std::optional<std::string>(value) : std::nullopt;
+           }))
+        .paths();
 }
 
 }  // namespace kunci::agent

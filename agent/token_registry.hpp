@@ -52,7 +52,8 @@ private:
     mutable std::shared_mutex inUse_;
 };
 
-/** The default module list when none is named: p11-kit's proxy, else OpenSC's module. */
+/** The modules to load when none is named: discoverModules on this machine (p11-kit's registered
+ *  modules, OpenSC's, then known vendor paths that exist). */
 std::vector<std::string> defaultModulePaths();
 
 }  // namespace kunci::agent

@@ -88,6 +88,18 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
                 log("ignoring allowed origin that is not scheme://host[:port]: " + entry);
             }
         }
+        if (config.rootPage && !config.staticFiles.contains("/")) {
+            config.staticFiles["/"] = {*config.rootPage, "text/html; charset=utf-8"};
+        }
+    }
+
+    /** The file a plain request asks for, or null: GET of exactly a served path. */
+    const StaticFile* staticFile(const http::request<http::string_body>& request) const {
+        if (request.method() != http::verb::get) {
+            return nullptr;
+        }
+        const auto found = config.staticFiles.find(std::string(request.target()));
+        return found == config.staticFiles.end() ? nullptr : &found->second;
     }
 
     void log(const std::string& line) const noexcept {
@@ -414,9 +426,8 @@ private:
         const auto decision = evaluateHandshake(request, state_->policy);
         switch (decision.verdict) {
             case HandshakeVerdict::NotFound:
-                if (state_->config.rootPage && request.method() == http::verb::get &&
-                    request.target() == "/") {
-                    respond(http::status::ok, *state_->config.rootPage, "text/html; charset=utf-8");
+                if (const StaticFile* file = state_->staticFile(request)) {
+                    respond(http::status::ok, file->body, file->contentType.c_str(), true);
                     return;
                 }
                 refuse(http::status::not_found, decision.why);
@@ -471,12 +482,19 @@ private:
                 "text/plain; charset=utf-8");
     }
 
-    void respond(http::status status, std::string body, const char* contentType) {
+    void respond(http::status status, std::string body, const char* contentType,
+                 bool page = false) {
         response_.emplace(status, 11);
         response_->set(http::field::server, kServerName);
         response_->set(http::field::content_type, contentType);
         response_->set(http::field::cache_control, "no-store");
         response_->set("X-Content-Type-Options", "nosniff");
+        if (page) {
+            // The served page may take a PIN: no other site may frame it (clickjacking).
+            response_->set("X-Frame-Options", "DENY");
+            response_->set("Content-Security-Policy", "frame-ancestors 'none'");
+            response_->set("Referrer-Policy", "no-referrer");
+        }
         response_->keep_alive(false);
         response_->body() = std::move(body);
         response_->prepare_payload();
@@ -593,6 +611,14 @@ void Server::start() {
     }
     state_->boundPort = acceptor.local_endpoint().port();
     state_->policy.port = state_->boundPort;  // the Host check wants the real port, even for 0
+    if (state_->config.allowServedOrigin) {
+        // Known only now that the port is bound; nothing is accepted before doAccept.
+        const std::string portText = std::to_string(state_->boundPort.load());
+        const bool v6 = endpoint.address().is_v6();
+        for (const std::string host : {v6 ? "[::1]" : "127.0.0.1", "localhost"}) {
+            state_->policy.allowedOrigins.push_back("http://" + host + ":" + portText);
+        }
+    }
     state_->doAccept();
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,13 +17,28 @@
 
 namespace kunci::ipc {
 
+/** A file the server answers a plain GET with (the demo page and its scripts). */
+struct StaticFile {
+    std::string body;
+    std::string contentType;  // e.g. "text/html; charset=utf-8"
+};
+
 /** How the server listens and what it accepts. */
 struct ServerConfig {
     boost::asio::ip::tcp::endpoint endpoint;  // loopback, port may be 0
     std::vector<std::string> allowedOrigins;
     std::size_t maxConnections = 16;            // more -> HTTP 503 at the handshake
     std::size_t maxMessageBytes = 1024 * 1024;  // larger -> close code 1009, agent keeps running
-    std::optional<std::string> rootPage;        // HTML for plain GET / (demo mode); else 404
+    /** Answers a plain GET (no upgrade) whose target is exactly one of these paths ("/",
+     *  "/kunci.js", ...; no query string); every other plain request is 404. Empty outside demo
+     *  mode, so that nothing but the WebSocket is served. */
+    std::map<std::string, StaticFile> staticFiles;
+    /** Shorthand for staticFiles["/"] as text/html (used when staticFiles has no "/"). */
+    std::optional<std::string> rootPage;
+    /** Also allows the origins of the pages this server serves itself, with the port it bound:
+     *  http://127.0.0.1:PORT and http://localhost:PORT (http://[::1]:PORT when listening on
+     *  ::1). Set with staticFiles, so that a served page may connect back (demo mode). */
+    bool allowServedOrigin = false;
     /** May refuse a peer before the upgrade (403), e.g. another user's process. Default: allow. */
     std::function<bool(const boost::asio::ip::tcp::endpoint& local,
                        const boost::asio::ip::tcp::endpoint& remote)>

@@ -2,9 +2,14 @@
 
 #include <boost/program_options.hpp>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 
 #include "agent/cli/audit_command.hpp"
+#include "agent/cli/command_support.hpp"
+#include "agent/cli/commands.hpp"
+#include "agent/cli/errors.hpp"
+#include "ipc/jsonrpc.hpp"
 
 namespace kunci::cli {
 namespace {
@@ -15,23 +20,37 @@ namespace po = boost::program_options;
 constexpr const char* kExitCodes =
     "Exit codes:\n"
     "  0  done (audit verify: the chain holds)\n"
-    "  1  failed (audit verify: the log is broken, missing or unreadable)\n"
-    "  2  usage error\n";
+    "  1  failed: the token or the agent refused, and the protocol's reason is named\n"
+    "     (e.g. pin-incorrect); a doctor check failed; the audit log is broken, missing\n"
+    "     or unreadable\n"
+    "  2  usage error (also: an agent listens but no --origin is known for it)\n"
+    "  3  the agent or the token cannot be reached (token-not-found, token-removed, the\n"
+    "     agent refused the connection or went away)\n";
 
 std::string mainUsage() {
+    std::string commands;
+    for (const Command& command : engineCommands()) {
+        std::string name = command.name;
+        name.resize(14, ' ');
+        commands += "  " + name + command.summary + "\n";
+    }
     return std::string(
                "Usage: kunci [--help] [--version] <command> [<args>]\n"
                "\n"
-               "The kunci agent's command line, for the certificate holder.\n"
+               "The kunci agent's command line, for the administrator and the certificate\n"
+               "holder: renew a certificate with a new key pair generated on a PKCS#11 token,\n"
+               "as the AMS page does, and diagnose the agent. It talks to the running\n"
+               "kunci-agent when one listens, and runs the same engine itself otherwise.\n"
                "\n"
-               "Commands:\n"
-               "  audit verify   check that the audit log's hash chain is intact\n"
-               "  audit show     print the audit log's records\n"
-               "\n"
-               "Options:\n"
-               "  -h, --help     this help; `kunci audit --help` for the audit commands\n"
-               "  --version      the version\n"
-               "\n") +
+               "Commands:\n") +
+           commands +
+           "  audit verify  check that the audit log's hash chain is intact\n"
+           "  audit show    print the audit log's records\n"
+           "\n"
+           "Options:\n"
+           "  -h, --help     this help; `kunci <command> --help` for a command's options\n"
+           "  --version      the version\n"
+           "\n" +
            kExitCodes;
 }
 
@@ -60,10 +79,6 @@ std::string auditUsage() {
                "\n") +
            kExitCodes;
 }
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 fs::path defaultStateDir(const Environment& env) {
     if (const auto state = env("XDG_STATE_HOME"); state && !state->empty()) {
@@ -134,34 +149,114 @@ int runAudit(const std::vector<std::string>& args, const Environment& env, std::
     }
 }
 
+int runCommand(const Command& command, const std::vector<std::string>& args, const Environment& env,
+               Io& io) {
+    const std::string hint =
+        std::string("Run `kunci ") + command.name + " --help` for its options.\n";
+    try {
+        return command.run(args, env, io);
+    } catch (const po::error& error) {
+        io.err << "kunci " << command.name << ": " << error.what() << '\n' << hint;
+        return static_cast<int>(Exit::Usage);
+    } catch (const UsageError& error) {
+        io.err << "kunci " << command.name << ": " << error.what() << '\n' << hint;
+        return static_cast<int>(Exit::Usage);
+    } catch (const Unreachable& error) {
+        io.err << "kunci: " << error.what() << '\n';
+        if (io.json) {
+            io.out << nlohmann::json{{"error", {{"message", error.what()}, {"unreachable", true}}}}
+                          .dump(2)
+                   << '\n';
+        }
+        return static_cast<int>(Exit::Unreachable);
+    } catch (const ipc::RpcError& error) {
+        return reportError(error, io);
+    }
+}
+
 }  // namespace
 
-int run(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
-        std::ostream& err) {
+const std::vector<Command>& engineCommands() {
+    static const std::vector<Command> commands = {
+        {"tokens", "list the tokens present", tokensUsage, tokensCommand},
+        {"certs", "list the certificates on the tokens, with days left", certsUsage, certsCommand},
+        {"renew", "generate a new key pair on a token and write its CSR", renewUsage, renewCommand},
+        {"install", "install the certificate issued for a renewal", installUsage, installCommand},
+        {"renewals", "list the renewals, pending and finished", renewalsUsage, renewalsCommand},
+        {"cancel", "cancel a renewal and delete its new key pair", cancelUsage, cancelCommand},
+        {"retire", "delete the certificate and key pair a renewal replaced", retireUsage,
+         retireCommand},
+        {"doctor", "check modules, tokens, agent, port, origins and state directory", doctorUsage,
+         doctorCommand},
+    };
+    return commands;
+}
+
+namespace {
+
+/** args with options given before the command (`kunci --json tokens`) moved after it, where
+ *  the command parses them. */
+std::vector<std::string> commandFirst(const std::vector<std::string>& args) {
+    if (args.empty() || !args.front().starts_with("-") || args.front() == "-h" ||
+        args.front() == "--help" || args.front() == "--version") {
+        return args;
+    }
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        bool isCommand = args[i] == "audit";
+        for (const Command& command : engineCommands()) {
+            isCommand = isCommand || args[i] == command.name;
+        }
+        if (isCommand) {
+            std::vector<std::string> reordered(args.begin() + static_cast<std::ptrdiff_t>(i),
+                                               args.end());
+            reordered.insert(reordered.end(), args.begin(),
+                             args.begin() + static_cast<std::ptrdiff_t>(i));
+            return reordered;
+        }
+    }
+    return args;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& given, const Environment& env, Io& io) {
     try {
+        const std::vector<std::string> args = commandFirst(given);
         if (args.empty()) {
-            return usageError(err, "name a command", mainUsage());
+            return usageError(io.err, "name a command", mainUsage());
         }
         const std::string& first = args.front();
         if (first == "-h" || first == "--help") {
-            out << mainUsage();
+            io.out << mainUsage();
             return static_cast<int>(Exit::Ok);
         }
         if (first == "--version") {
-            out << "kunci " << KUNCI_VERSION << '\n';
+            io.out << "kunci " << KUNCI_VERSION << '\n';
             return static_cast<int>(Exit::Ok);
         }
         if (first == "audit") {
-            return runAudit({args.begin() + 1, args.end()}, env, out, err);
+            return runAudit({args.begin() + 1, args.end()}, env, io.out, io.err);
         }
-        return usageError(err,
+        for (const Command& command : engineCommands()) {
+            if (first == command.name) {
+                return runCommand(command, {args.begin() + 1, args.end()}, env, io);
+            }
+        }
+        return usageError(io.err,
                           first.starts_with("-") ? "unknown option '" + first + "'"
                                                  : "unknown command '" + first + "'",
                           mainUsage());
     } catch (const std::exception& error) {
-        err << "kunci: " << error.what() << '\n';
+        io.err << "kunci: " << error.what() << '\n';
         return static_cast<int>(Exit::Failed);
     }
+}
+
+int run(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
+        std::ostream& err) {
+    std::istringstream nothing;
+    Io io{nothing, out, err};
+    return run(args, env, io);
 }
 
 }  // namespace kunci::cli

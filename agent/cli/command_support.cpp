@@ -1,0 +1,272 @@
+#include "agent/cli/command_support.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include "agent/cli/errors.hpp"
+#include "agent/cli/pin_input.hpp"
+#include "agent/errors.hpp"
+
+namespace kunci::cli {
+namespace {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+bool flag(const json& token, const char* name) {
+    const json flags = token.value("flags", json::object());
+    return flags.is_object() && flags.value(name, false);
+}
+
+std::string text(const json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+std::string validity(const json& certificate) {
+    const int days = certificate.value("daysLeft", 0);
+    std::string left;
+    if (days < 0) {
+        left = "EXPIRED " + std::to_string(-days) + (days == -1 ? " day ago" : " days ago");
+    } else if (days == 0) {
+        left = "expires today";
+    } else {
+        left = std::to_string(days) + (days == 1 ? " day left" : " days left");
+    }
+    return text(certificate, "notBefore") + " to " + text(certificate, "notAfter") + " (" + left +
+           ")";
+}
+
+std::string keyText(const json& key) {
+    if (!key.is_object()) {
+        return "";
+    }
+    const std::string type = text(key, "type");
+    if (type == "rsa") {
+        return "RSA " + std::to_string(key.value("bits", 0));
+    }
+    return type == "ec" ? "EC " + text(key, "curve") : type;
+}
+
+}  // namespace
+
+const char* const kConnectionHelp =
+    "Reaching the agent (kunci uses the running kunci-agent when one listens, so that the\n"
+    "journal has one writer, and runs the same engine itself otherwise):\n"
+    "  --port PORT        the agent's port (default: the port of \"listen\" in agent.conf,\n"
+    "                     else 27853)\n"
+    "  --agent-url URL    the agent's address, ws://127.0.0.1:PORT/v1 (instead of --port)\n"
+    "  --origin ORIGIN    the page origin kunci presents to the agent (default: the first\n"
+    "                     allowOrigins entry of agent.conf)\n"
+    "  --config FILE      the agent's configuration (default: $XDG_CONFIG_HOME/kunci/\n"
+    "                     agent.conf or ~/.config/kunci/agent.conf, else /etc/kunci/agent.conf)\n"
+    "When no agent listens:\n"
+    "  --module MODULE    a PKCS#11 module to load, repeatable: a path, or softhsm, opensc,\n"
+    "                     p11-kit (default: \"modules\" of agent.conf, else p11-kit's registered\n"
+    "                     modules, else OpenSC's)\n"
+    "  --state-dir DIR    the state directory (default: \"stateDir\" of agent.conf, else\n"
+    "                     $XDG_STATE_HOME/kunci or ~/.local/state/kunci)\n"
+    "Output:\n"
+    "  --json             JSON on stdout for scripts (errors too: {\"error\":{...}})\n"
+    "  -h, --help         this help\n";
+
+void addConnectionOptions(po::options_description& options) {
+    options.add_options()("help,h", "")("json", "")("port", po::value<std::string>(), "")(
+        "agent-url", po::value<std::string>(), "")("origin", po::value<std::string>(), "")(
+        "config", po::value<std::string>(), "")("module",
+                                                po::value<std::vector<std::string>>()->composing(),
+                                                "")("state-dir", po::value<std::string>(), "");
+}
+
+ConnectionOptions connectionOptionsFrom(const po::variables_map& values) {
+    ConnectionOptions options;
+    auto optional = [&values](const char* name) -> std::optional<std::string> {
+        if (values.count(name)) {
+            return values[name].as<std::string>();
+        }
+        return std::nullopt;
+    };
+    options.agentUrl = optional("agent-url");
+    options.port = optional("port");
+    options.origin = optional("origin");
+    options.config = optional("config");
+    options.stateDir = optional("state-dir");
+    if (values.count("module")) {
+        options.modules = values["module"].as<std::vector<std::string>>();
+    }
+    return options;
+}
+
+po::variables_map parseArguments(const std::vector<std::string>& args,
+                                 const po::options_description& options, const char* positionalName,
+                                 int maxPositional) {
+    po::positional_options_description positional;
+    po::options_description all;
+    all.add(options);
+    if (positionalName != nullptr && maxPositional > 0) {
+        positional.add(positionalName, maxPositional);
+        all.add_options()(positionalName, po::value<std::vector<std::string>>(), "");
+    }
+    po::variables_map values;
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+    return values;
+}
+
+json tokenWithId(const json& tokens, const std::string& id) {
+    for (const json& token : tokens) {
+        if (text(token, "id") == id) {
+            return token;
+        }
+    }
+    return nullptr;
+}
+
+json findToken(const json& tokens, const std::string& wanted) {
+    if (json byId = tokenWithId(tokens, wanted); !byId.is_null()) {
+        return byId;
+    }
+    std::vector<json> matches;
+    for (const json& token : tokens) {
+        if (text(token, "label") == wanted || text(token, "serial") == wanted) {
+            matches.push_back(token);
+        }
+    }
+    if (matches.size() == 1) {
+        return matches.front();
+    }
+    if (matches.size() > 1) {
+        std::string ids;
+        for (const json& token : matches) {
+            ids += (ids.empty() ? "" : ", ") + text(token, "id");
+        }
+        throw UsageError("several tokens match '" + wanted + "' (ids " + ids +
+                         "): name one by its id");
+    }
+    std::string present;
+    for (const json& token : tokens) {
+        present += (present.empty() ? "" : ", ") + tokenName(token) + " (serial " +
+                   text(token, "serial") + ")";
+    }
+    throw Unreachable("no token '" + wanted + "' is present (by id, label or serial); " +
+                      (present.empty() ? "no token is present at all" : "present: " + present));
+}
+
+std::optional<agent::Secret> obtainPin(const json& token, const PinChoice& choice, Io& io,
+                                       const std::string& action) {
+    if (choice.fromStdin) {
+        auto pin = readPinLine(io.in);
+        if (!pin) {
+            throw UsageError("--pin-stdin: no PIN on standard input");
+        }
+        return pin;
+    }
+    if (!token.is_object()) {
+        return std::nullopt;  // the token is not present: the engine says so
+    }
+    if (flag(token, "pinLocked") || (flag(token, "pinFinalTry") && !choice.allowFinalTry)) {
+        return std::nullopt;  // refused without a login: pin-locked / pin-final-try
+    }
+    if (flag(token, "protectedAuthPath")) {
+        io.err << "kunci: enter the PIN on the reader's PIN pad\n";
+        return std::nullopt;
+    }
+    if (!flag(token, "loginRequired")) {
+        return std::nullopt;
+    }
+    if (flag(token, "pinFinalTry")) {
+        io.err << "kunci: warning: the token has one PIN try left; a wrong PIN locks it\n";
+    } else if (flag(token, "pinCountLow")) {
+        io.err << "kunci: warning: few PIN tries are left on this token\n";
+    }
+    auto pin = readPinFromTerminal("PIN of token " + tokenName(token) + " (to " + action + "): ");
+    if (pin && pin->empty()) {
+        throw agent::failure("user-cancelled", "No PIN was entered.");
+    }
+    return pin;  // nullopt without a terminal: the agent's PIN prompt, or pin-required
+}
+
+int exitCodeFor(const ipc::RpcError& error) {
+    if (error.code == ipc::error_code::invalidParams) {
+        return static_cast<int>(Exit::Usage);
+    }
+    const std::string reason =
+        error.data.is_object() ? error.data.value("reason", std::string()) : "";
+    if (reason == "token-not-found" || reason == "token-removed") {
+        return static_cast<int>(Exit::Unreachable);
+    }
+    return static_cast<int>(Exit::Failed);
+}
+
+int reportError(const ipc::RpcError& error, Io& io) {
+    const json data = error.data.is_object() ? error.data : json::object();
+    const std::string reason = data.value("reason", std::string());
+    io.err << "kunci: " << error.message;
+    if (!reason.empty() && reason != "invalid-params") {
+        io.err << " (" << reason << ")";
+    } else if (reason == "invalid-params" && data.contains("field")) {
+        io.err << " (" << data.value("field", std::string()) << ")";
+    }
+    io.err << '\n';
+    if (reason == "pin-incorrect") {
+        if (data.value("pinLocked", false)) {
+            io.err << "kunci: the token's PIN is now locked\n";
+        } else if (data.value("pinFinalTry", false)) {
+            io.err << "kunci: the token now has one PIN try left: one more wrong PIN locks it\n";
+        } else if (data.value("pinCountLow", false)) {
+            io.err << "kunci: the token reports few PIN tries left\n";
+        }
+    } else if (reason == "pin-required") {
+        io.err << "kunci: run kunci in a terminal to be asked for the PIN, or pass --pin-stdin\n";
+    } else if (reason == "pin-final-try") {
+        io.err << "kunci: pass --allow-final-try to use the last try\n";
+    }
+    if (io.json) {
+        json object = {{"code", error.code}, {"message", error.message}};
+        if (!error.data.is_null()) {
+            object["data"] = error.data;
+        }
+        io.out << json{{"error", object}}.dump(2) << '\n';
+    }
+    return exitCodeFor(error);
+}
+
+std::string tokenName(const json& token) {
+    const std::string label = text(token, "label");
+    return label.empty() ? "with id " + text(token, "id") : "\"" + label + "\"";
+}
+
+std::string readTextFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read " + path);
+    }
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string describeCertificate(const json& certificate, const std::string& indent) {
+    std::string lines = indent + text(certificate, "subjectDN") + '\n';
+    auto line = [&](const char* name, const std::string& value) {
+        if (!value.empty()) {
+            lines += indent + "  " + name + std::string(10 - std::string_view(name).size(), ' ') +
+                     value + '\n';
+        }
+    };
+    line("issuer", text(certificate, "issuerDN"));
+    line("valid", validity(certificate));
+    std::string key = keyText(certificate.value("key", json()));
+    const std::string keyId = text(certificate, "id");
+    if (!keyId.empty()) {
+        key += (key.empty() ? "" : ", ") + std::string("key id ") + keyId;
+    }
+    if (certificate.value("hasPrivateKey", false)) {
+        key += ", private key on the token";
+    }
+    line("key", key);
+    line("label", text(certificate, "label"));
+    line("serial", text(certificate, "serial"));
+    line("sha256", text(certificate, "sha256"));
+    return lines;
+}
+
+}  // namespace kunci::cli

@@ -1,0 +1,72 @@
+// How an AMS developer's TypeScript uses kunci.js: this must type-check against kunci.d.ts
+// (types.test.mjs runs tsc --strict on it).
+import {
+  connect,
+  holderMessage,
+  KunciError,
+  type Certificate,
+  type KunciClient,
+  type Renewal,
+  type StateDetail,
+  type Token,
+} from "../../../ipc/client/kunci.js";
+
+export async function renew(): Promise<Renewal | undefined> {
+  const kunci: KunciClient = connect({
+    port: 27853,
+    installUrl: "https://ams.example.id/bantuan/kunci",
+    reconnect: { initialMs: 250, maxMs: 10_000 },
+    timeouts: { "renewal.begin": 600_000 },
+  });
+  const stop = kunci.on("state", (detail: StateDetail) => {
+    const text: string = `${detail.message.id} / ${detail.message.en}`;
+    if (detail.state === "agent-unavailable" && detail.cause === "refused") {
+      console.warn(text, detail.installUrl ?? "");
+    }
+  });
+  kunci.on("tokens.changed", (tokens: Token[]) => console.log(tokens.length));
+  await kunci.ready();
+  const tokens: Token[] = await kunci.listTokens();
+  const token = tokens[0];
+  if (!token || token.flags.pinLocked) {
+    return undefined;
+  }
+  const certificates: Certificate[] = await kunci.listCertificates({ token: token.id });
+  const old = certificates.find((c) => c.id !== "" && c.daysLeft < 30);
+  try {
+    const begun = await kunci.beginRenewal({
+      token: token.id,
+      key: { type: "ec", curve: "P-256" },
+      subject: old?.subject ?? { CN: "Siti Nurhaliza" },
+      replaces: old?.id,
+    });
+    const issued = await kunci.call<{ certificate: string; chain: string[] }>("demo.issue", {
+      csr: begun.csr,
+    });
+    const installed: Certificate = await kunci.completeRenewal({
+      renewal: begun.renewal,
+      certificate: issued.certificate,
+      chain: issued.chain,
+    });
+    console.log(installed.notAfter);
+    const signature = await kunci.sign({
+      token: token.id,
+      keyId: begun.keyId,
+      digest: new Uint8Array(32),
+      algorithm: "ECDSA",
+      format: "raw",
+    });
+    console.log(signature.signature.length);
+    return await kunci.retireRenewal({ renewal: begun.renewal });
+  } catch (error) {
+    if (error instanceof KunciError) {
+      const code: number | null = error.code;
+      const words = holderMessage(error);
+      console.error(code, error.reason, words.id, words.en);
+    }
+    return undefined;
+  } finally {
+    stop();
+    kunci.close();
+  }
+}
