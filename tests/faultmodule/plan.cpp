@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "pkcs11/rv_names.hpp"
 #include "tests/faultmodule/functions.hpp"
 
 namespace kunci::faults {
@@ -13,103 +14,6 @@ namespace kunci::faults {
 namespace {
 
 using Json = nlohmann::json;
-
-#define KUNCI_CKR(name) std::pair<std::string_view, CK_RV>(#name, name)
-
-const std::vector<std::pair<std::string_view, CK_RV>>& ckrTable() {
-    static const std::vector<std::pair<std::string_view, CK_RV>> table{
-        KUNCI_CKR(CKR_OK),
-        KUNCI_CKR(CKR_CANCEL),
-        KUNCI_CKR(CKR_HOST_MEMORY),
-        KUNCI_CKR(CKR_SLOT_ID_INVALID),
-        KUNCI_CKR(CKR_GENERAL_ERROR),
-        KUNCI_CKR(CKR_FUNCTION_FAILED),
-        KUNCI_CKR(CKR_ARGUMENTS_BAD),
-        KUNCI_CKR(CKR_NO_EVENT),
-        KUNCI_CKR(CKR_NEED_TO_CREATE_THREADS),
-        KUNCI_CKR(CKR_CANT_LOCK),
-        KUNCI_CKR(CKR_ATTRIBUTE_READ_ONLY),
-        KUNCI_CKR(CKR_ATTRIBUTE_SENSITIVE),
-        KUNCI_CKR(CKR_ATTRIBUTE_TYPE_INVALID),
-        KUNCI_CKR(CKR_ATTRIBUTE_VALUE_INVALID),
-        KUNCI_CKR(CKR_ACTION_PROHIBITED),
-        KUNCI_CKR(CKR_DATA_INVALID),
-        KUNCI_CKR(CKR_DATA_LEN_RANGE),
-        KUNCI_CKR(CKR_DEVICE_ERROR),
-        KUNCI_CKR(CKR_DEVICE_MEMORY),
-        KUNCI_CKR(CKR_DEVICE_REMOVED),
-        KUNCI_CKR(CKR_ENCRYPTED_DATA_INVALID),
-        KUNCI_CKR(CKR_ENCRYPTED_DATA_LEN_RANGE),
-        KUNCI_CKR(CKR_FUNCTION_CANCELED),
-        KUNCI_CKR(CKR_FUNCTION_NOT_PARALLEL),
-        KUNCI_CKR(CKR_FUNCTION_NOT_SUPPORTED),
-        KUNCI_CKR(CKR_KEY_HANDLE_INVALID),
-        KUNCI_CKR(CKR_KEY_SIZE_RANGE),
-        KUNCI_CKR(CKR_KEY_TYPE_INCONSISTENT),
-        KUNCI_CKR(CKR_KEY_NOT_NEEDED),
-        KUNCI_CKR(CKR_KEY_CHANGED),
-        KUNCI_CKR(CKR_KEY_NEEDED),
-        KUNCI_CKR(CKR_KEY_INDIGESTIBLE),
-        KUNCI_CKR(CKR_KEY_FUNCTION_NOT_PERMITTED),
-        KUNCI_CKR(CKR_KEY_NOT_WRAPPABLE),
-        KUNCI_CKR(CKR_KEY_UNEXTRACTABLE),
-        KUNCI_CKR(CKR_MECHANISM_INVALID),
-        KUNCI_CKR(CKR_MECHANISM_PARAM_INVALID),
-        KUNCI_CKR(CKR_OBJECT_HANDLE_INVALID),
-        KUNCI_CKR(CKR_OPERATION_ACTIVE),
-        KUNCI_CKR(CKR_OPERATION_NOT_INITIALIZED),
-        KUNCI_CKR(CKR_PIN_INCORRECT),
-        KUNCI_CKR(CKR_PIN_INVALID),
-        KUNCI_CKR(CKR_PIN_LEN_RANGE),
-        KUNCI_CKR(CKR_PIN_EXPIRED),
-        KUNCI_CKR(CKR_PIN_LOCKED),
-        KUNCI_CKR(CKR_SESSION_CLOSED),
-        KUNCI_CKR(CKR_SESSION_COUNT),
-        KUNCI_CKR(CKR_SESSION_HANDLE_INVALID),
-        KUNCI_CKR(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-        KUNCI_CKR(CKR_SESSION_READ_ONLY),
-        KUNCI_CKR(CKR_SESSION_EXISTS),
-        KUNCI_CKR(CKR_SESSION_READ_ONLY_EXISTS),
-        KUNCI_CKR(CKR_SESSION_READ_WRITE_SO_EXISTS),
-        KUNCI_CKR(CKR_SIGNATURE_INVALID),
-        KUNCI_CKR(CKR_SIGNATURE_LEN_RANGE),
-        KUNCI_CKR(CKR_TEMPLATE_INCOMPLETE),
-        KUNCI_CKR(CKR_TEMPLATE_INCONSISTENT),
-        KUNCI_CKR(CKR_TOKEN_NOT_PRESENT),
-        KUNCI_CKR(CKR_TOKEN_NOT_RECOGNIZED),
-        KUNCI_CKR(CKR_TOKEN_WRITE_PROTECTED),
-        KUNCI_CKR(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
-        KUNCI_CKR(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-        KUNCI_CKR(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
-        KUNCI_CKR(CKR_USER_ALREADY_LOGGED_IN),
-        KUNCI_CKR(CKR_USER_NOT_LOGGED_IN),
-        KUNCI_CKR(CKR_USER_PIN_NOT_INITIALIZED),
-        KUNCI_CKR(CKR_USER_TYPE_INVALID),
-        KUNCI_CKR(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
-        KUNCI_CKR(CKR_USER_TOO_MANY_TYPES),
-        KUNCI_CKR(CKR_WRAPPED_KEY_INVALID),
-        KUNCI_CKR(CKR_WRAPPED_KEY_LEN_RANGE),
-        KUNCI_CKR(CKR_WRAPPING_KEY_HANDLE_INVALID),
-        KUNCI_CKR(CKR_WRAPPING_KEY_SIZE_RANGE),
-        KUNCI_CKR(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-        KUNCI_CKR(CKR_RANDOM_SEED_NOT_SUPPORTED),
-        KUNCI_CKR(CKR_RANDOM_NO_RNG),
-        KUNCI_CKR(CKR_DOMAIN_PARAMS_INVALID),
-        KUNCI_CKR(CKR_CURVE_NOT_SUPPORTED),
-        KUNCI_CKR(CKR_BUFFER_TOO_SMALL),
-        KUNCI_CKR(CKR_SAVED_STATE_INVALID),
-        KUNCI_CKR(CKR_INFORMATION_SENSITIVE),
-        KUNCI_CKR(CKR_STATE_UNSAVEABLE),
-        KUNCI_CKR(CKR_CRYPTOKI_NOT_INITIALIZED),
-        KUNCI_CKR(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-        KUNCI_CKR(CKR_MUTEX_BAD),
-        KUNCI_CKR(CKR_MUTEX_NOT_LOCKED),
-        KUNCI_CKR(CKR_FUNCTION_REJECTED),
-    };
-    return table;
-}
-
-#undef KUNCI_CKR
 
 const std::vector<std::pair<std::string_view, CK_FLAGS>>& flagTable() {
     static const std::vector<std::pair<std::string_view, CK_FLAGS>> table{
@@ -376,7 +280,7 @@ bool isFunctionName(std::string_view name) {
 }
 
 std::optional<CK_RV> ckrFromName(std::string_view name) {
-    for (const auto& [known, value] : ckrTable()) {
+    for (const auto& [value, known] : pkcs11::kReturnValueNames) {
         if (known == name) {
             return value;
         }
@@ -385,7 +289,7 @@ std::optional<CK_RV> ckrFromName(std::string_view name) {
 }
 
 std::string_view ckrName(CK_RV value) {
-    for (const auto& [name, known] : ckrTable()) {
+    for (const auto& [known, name] : pkcs11::kReturnValueNames) {
         if (known == value) {
             return name;
         }
