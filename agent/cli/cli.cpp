@@ -9,6 +9,7 @@
 #include "agent/cli/command_support.hpp"
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
+#include "agent/options.hpp"
 #include "ipc/jsonrpc.hpp"
 
 namespace kunci::cli {
@@ -23,7 +24,8 @@ constexpr const char* kExitCodes =
     "  1  failed: the token or the agent refused, and the protocol's reason is named\n"
     "     (e.g. pin-incorrect); a doctor check failed; the audit log is broken, missing\n"
     "     or unreadable\n"
-    "  2  usage error (also: an agent listens but no --origin is known for it)\n"
+    "  2  usage error (also: a configuration file the agent would refuse; an agent\n"
+    "     listens but no --origin is known for it)\n"
     "  3  the agent or the token cannot be reached (token-not-found, token-removed, the\n"
     "     agent refused the connection or went away)\n";
 
@@ -70,8 +72,9 @@ std::string auditUsage() {
                "           token, renewal, key id, digest\n"
                "\n"
                "Options:\n"
-               "  --state-dir DIR  the agent's state directory (default $XDG_STATE_HOME/kunci,\n"
-               "                   or ~/.local/state/kunci)\n"
+               "  --state-dir DIR  the agent's state directory (default: \"stateDir\" of "
+               "agent.conf,\n"
+               "                   else $XDG_STATE_HOME/kunci or ~/.local/state/kunci)\n"
                "  --since TIME     show: only records at or after TIME, RFC 3339\n"
                "                   (2027-11-24T08:00:00Z) or a date (2027-11-24, from 00:00 UTC)\n"
                "  --json           show: the records as stored, one JSON object per line\n"
@@ -80,14 +83,19 @@ std::string auditUsage() {
            kExitCodes;
 }
 
+/** The agent's state directory: stateDir of its configuration files (read by the agent's own
+ *  reader), else its default. */
 fs::path defaultStateDir(const Environment& env) {
-    if (const auto state = env("XDG_STATE_HOME"); state && !state->empty()) {
-        return fs::path(*state) / "kunci";
+    fs::path stateDir;
+    try {
+        stateDir = agent::readConfiguration(std::nullopt, env).stateDir;
+    } catch (const agent::UsageError& error) {
+        throw ConfigFileError(error.what());
     }
-    if (const auto home = env("HOME"); home && !home->empty()) {
-        return fs::path(*home) / ".local" / "state" / "kunci";
+    if (stateDir.empty()) {
+        throw UsageError("name --state-dir (neither XDG_STATE_HOME nor HOME is set)");
     }
-    throw UsageError("name --state-dir (neither XDG_STATE_HOME nor HOME is set)");
+    return stateDir;
 }
 
 int usageError(std::ostream& err, const std::string& message, const std::string& usage) {
@@ -144,6 +152,9 @@ int runAudit(const std::vector<std::string>& args, const Environment& env, std::
         return auditShow(stateDir, since, values.count("json") > 0, out, err);
     } catch (const po::error& error) {
         return usageError(err, error.what(), auditUsage());
+    } catch (const ConfigFileError& error) {
+        err << "kunci audit: " << error.what() << '\n';
+        return static_cast<int>(Exit::Usage);
     } catch (const UsageError& error) {
         return usageError(err, error.what(), auditUsage());
     }
@@ -157,6 +168,9 @@ int runCommand(const Command& command, const std::vector<std::string>& args, con
         return command.run(args, env, io);
     } catch (const po::error& error) {
         io.err << "kunci " << command.name << ": " << error.what() << '\n' << hint;
+        return static_cast<int>(Exit::Usage);
+    } catch (const ConfigFileError& error) {
+        io.err << "kunci " << command.name << ": " << error.what() << '\n';
         return static_cast<int>(Exit::Usage);
     } catch (const UsageError& error) {
         io.err << "kunci " << command.name << ": " << error.what() << '\n' << hint;

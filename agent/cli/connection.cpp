@@ -17,8 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kDefaultModules = "p11-kit's registered modules, else OpenSC's";
-
 std::string joined(const std::vector<std::string>& items, const std::string& separator) {
     std::string text;
     for (const auto& item : items) {
@@ -50,8 +48,8 @@ void upgradeOrExplain(AgentClient& client, const Settings& settings, std::option
     const AgentUrl& url = client.url();
     if (!settings.origin) {
         std::string searched;
-        for (const auto& file : settings.configSearched) {
-            searched += (searched.empty() ? "" : " or ") + file.string();
+        for (const auto& file : settings.config.configFiles) {
+            searched += (searched.empty() ? "" : " or ") + file.path.string();
         }
         throw UsageError("kunci-agent listens on " + url.text() +
                          " and answers only the page origins it allows: " +
@@ -101,32 +99,35 @@ std::unique_ptr<Backend> agentHolding(const Settings& settings, std::ostream& er
     return client;
 }
 
+/** The agent's defaults: what its reader gives for a configuration that sets nothing. */
+agent::Options agentDefaults(const Environment& env) {
+    agent::Options defaults = agent::readConfiguration(fs::path("/dev/null"), env);
+    defaults.configFiles.clear();
+    return defaults;
+}
+
 }  // namespace
 
-Settings resolveSettings(const ConnectionOptions& options, const Environment& env) {
+Settings resolveSettings(const ConnectionOptions& options, const Environment& env, BadConfig bad,
+                         const fs::path& systemConfig) {
     Settings settings;
-    if (options.config) {
-        settings.configSearched = {*options.config};
-        try {
-            settings.config = readAgentConfig(*options.config);
-        } catch (const ConfigError& error) {
-            throw UsageError(std::string("--config: ") + error.what());
+    const std::optional<fs::path> configFile =
+        options.config ? std::optional<fs::path>(*options.config) : std::nullopt;
+    try {
+        settings.config = agent::readConfiguration(configFile, env, systemConfig);
+    } catch (const agent::UsageError& error) {
+        if (bad == BadConfig::Throw) {
+            throw ConfigFileError(error.what());
         }
-    } else {
-        settings.configSearched = configCandidates(env);
-        for (const auto& candidate : settings.configSearched) {
-            std::error_code error;
-            if (!fs::exists(candidate, error)) {
-                continue;
-            }
-            try {
-                mergeConfig(settings.config, readAgentConfig(candidate));
-            } catch (const ConfigError& problem) {
-                settings.configProblems.emplace_back(problem.what());
-            }
-        }
+        settings.configProblem = error.what();
+        settings.config = agentDefaults(env);
     }
-    const AgentConfig& config = settings.config;
+    const agent::Options& config = settings.config;
+    auto fromFile = [&config](const char* key) {
+        const auto source = config.sources.find(key);
+        return source != config.sources.end() && !source->second.starts_with("default");
+    };
+    auto source = [&config](const char* key) { return config.sources.at(key); };
 
     if (options.agentUrl && options.port) {
         throw UsageError("--agent-url and --port exclude each other");
@@ -134,9 +135,13 @@ Settings resolveSettings(const ConnectionOptions& options, const Environment& en
     if (options.agentUrl) {
         settings.url = parseAgentUrl(*options.agentUrl);
     } else {
-        settings.url.port = options.port  ? parsePort(*options.port, "--port")
-                            : config.port ? config.port->value
-                                          : static_cast<std::uint16_t>(KUNCI_DEFAULT_PORT);
+        if (fromFile("listen")) {
+            settings.url.host = config.listenHost;
+        }
+        // Port 0: the agent picks one; kunci finds it through the state directory's lock.
+        settings.url.port = options.port       ? parsePort(*options.port, "--port")
+                            : config.port != 0 ? config.port
+                                               : static_cast<std::uint16_t>(KUNCI_DEFAULT_PORT);
     }
 
     if (options.origin) {
@@ -148,36 +153,37 @@ Settings resolveSettings(const ConnectionOptions& options, const Environment& en
         }
         settings.origin = *normalised;
         settings.originFrom = "--origin";
-    } else if (config.allowOrigins && !config.allowOrigins->value.empty()) {
-        settings.origin = config.allowOrigins->value.front();
-        settings.originFrom = "allowOrigins of " + config.allowOrigins->file.string();
+    } else if (!config.allowedOrigins.empty()) {
+        settings.origin = config.allowedOrigins.front();
+        settings.originFrom = "allowOrigins of " + source("allowOrigins");
     }
 
     if (!options.modules.empty()) {
         settings.moduleNames = options.modules;
         settings.modulesFrom = "--module";
-    } else if (config.modules && !config.modules->value.empty()) {
-        settings.moduleNames = config.modules->value;
-        settings.modulesFrom = "modules of " + config.modules->file.string();
+        for (const auto& name : settings.moduleNames) {
+            settings.modules.push_back(resolveModule(name));
+        }
+    } else if (!config.modules.empty()) {
+        // As the agent loads them: paths, not --module's short names.
+        settings.moduleNames = config.modules;
+        settings.modules = config.modules;
+        settings.modulesFrom = "modules of " + source("modules");
     } else {
-        settings.modulesFrom = kDefaultModules;
-    }
-    for (const auto& name : settings.moduleNames) {
-        settings.modules.push_back(resolveModule(name));
+        settings.modulesFrom = kDiscoveredModules;
     }
 
     if (options.stateDir) {
         settings.stateDir = *options.stateDir;
         settings.stateDirFrom = "--state-dir";
-    } else if (config.stateDir) {
-        settings.stateDir = config.stateDir->value;
-        settings.stateDirFrom = "stateDir of " + config.stateDir->file.string();
-    } else if (const auto state = env("XDG_STATE_HOME"); state && !state->empty()) {
-        settings.stateDir = fs::path(*state) / "kunci";
-        settings.stateDirFrom = "$XDG_STATE_HOME/kunci";
-    } else if (const auto home = env("HOME"); home && !home->empty()) {
-        settings.stateDir = fs::path(*home) / ".local" / "state" / "kunci";
-        settings.stateDirFrom = "~/.local/state/kunci";
+    } else if (!config.stateDir.empty()) {
+        settings.stateDir = config.stateDir;
+        // "default (~/.local/state/kunci)" as "default: ~/.local/state/kunci", for "DIR (FROM)".
+        std::string from = source("stateDir");
+        if (!fromFile("stateDir") && from.starts_with("default (") && from.ends_with(")")) {
+            from = "default: " + from.substr(9, from.size() - 10);
+        }
+        settings.stateDirFrom = fromFile("stateDir") ? "stateDir of " + from : from;
     } else {
         throw UsageError("name --state-dir (neither XDG_STATE_HOME nor HOME is set)");
     }
@@ -193,9 +199,6 @@ std::vector<std::string> originsAllowedOnPort(std::uint16_t port) {
 }
 
 std::unique_ptr<Backend> openBackend(const Settings& settings, std::ostream& err) {
-    for (const auto& problem : settings.configProblems) {
-        err << "kunci: warning: " << problem << "; its settings are not used\n";
-    }
     if (auto client = AgentClient::connect(settings.url)) {
         upgradeOrExplain(*client, settings, std::nullopt);
         return client;
@@ -203,7 +206,7 @@ std::unique_ptr<Backend> openBackend(const Settings& settings, std::ostream& err
     const auto paths = modulePaths(settings);
     if (paths.empty()) {
         err << "kunci: warning: no PKCS#11 module named (--module) and none found ("
-            << kDefaultModules << "): no token can be seen\n";
+            << kDiscoveredModules << "): no token can be seen\n";
     }
     auto logMutex = std::make_shared<std::mutex>();
     LocalEngine::Log log = [&err, logMutex](std::string_view line) {
@@ -211,7 +214,8 @@ std::unique_ptr<Backend> openBackend(const Settings& settings, std::ostream& err
         err << "kunci: " << line << '\n';
     };
     try {
-        return std::make_unique<LocalEngine>(settings.stateDir, paths, log);
+        return std::make_unique<LocalEngine>(settings.stateDir, paths, log,
+                                             settings.modules.empty());
     } catch (const agent::StateDirBusy&) {
         return agentHolding(settings, err);
     }

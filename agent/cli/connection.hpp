@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/cli/agent_config.hpp"
 #include "agent/cli/arguments.hpp"
 #include "agent/cli/backend.hpp"
 #include "agent/cli/cli.hpp"
+#include "agent/options.hpp"
 
 namespace kunci::cli {
 
@@ -24,30 +24,47 @@ struct ConnectionOptions {
     std::optional<std::string> config;
 };
 
-/** Where a command goes: the command line first, then agent.conf, then the defaults. */
+/** Where a command goes: the command line first, then the agent's configuration files (read by
+ *  the agent's own reader, agent::readConfiguration), then the defaults. */
 struct Settings {
     AgentUrl url;
     std::optional<std::string> origin;  // normalised
-    std::string originFrom;             // "--origin", "allowOrigins of <file>"
-    /** Module paths; empty: agent::defaultModulePaths(). */
+    std::string originFrom;             // "--origin", "allowOrigins of <file>:<line>"
+    /** Module paths; empty: discovered (agent::defaultModulePaths()). */
     std::vector<std::string> modules;
     /** The modules as named (--module softhsm), alongside modules. */
     std::vector<std::string> moduleNames;
-    std::string modulesFrom;  // "--module", "modules of <file>", or the default's description
+    /** "--module", "modules of <file>:<line>", or kDiscoveredModules. */
+    std::string modulesFrom;
     std::filesystem::path stateDir;
-    std::string stateDirFrom;
-    /** The agent's configuration files' settings, merged as the agent merges them. */
-    AgentConfig config;
-    /** The files the configuration was looked for in (just the one with --config). */
-    std::vector<std::filesystem::path> configSearched;
-    /** The configuration files found that cannot be used, and why; their settings are left out
-     *  (the agent would refuse to start with them). */
-    std::vector<std::string> configProblems;
+    std::string stateDirFrom;  // "--state-dir", "stateDir of <file>:<line>", "default (...)"
+    /** The settings the agent would start with from its configuration files alone; its
+     *  configFiles are the files considered (just the one with --config) and whether each was
+     *  read, its sources where each setting came from. The agent's defaults when configProblem
+     *  is set. */
+    agent::Options config;
+    /** Why the configuration files cannot be used, as the agent says it ("FILE:LINE: "key":
+     *  ..."); set only by BadConfig::Report (the agent would not start with them). */
+    std::optional<std::string> configProblem;
 };
 
-/** Resolves the settings. Throws UsageError: --agent-url with --port, a bad URL, port or
- *  origin, an unusable --config, no state directory (neither XDG_STATE_HOME nor HOME). */
-Settings resolveSettings(const ConnectionOptions& options, const Environment& env);
+/** What modulesFrom says when no module is named: the agent's discovery. */
+inline constexpr const char* kDiscoveredModules =
+    "discovered: p11-kit's registered modules, OpenSC's, known vendor paths";
+
+/** What resolveSettings does with configuration files the agent would refuse. */
+enum class BadConfig {
+    Throw,   // UsageError with the agent's message (exit code 2): every command but doctor
+    Report,  // Settings::configProblem, and the agent's defaults instead: doctor
+};
+
+/** Resolves the settings; systemConfig is the agent's (tests name another). Throws UsageError:
+ *  --agent-url with --port, a bad URL, port or origin, a configuration file the agent refuses
+ *  (BadConfig::Throw; the message names the file, the line and the key), no state directory
+ *  (neither XDG_STATE_HOME nor HOME). */
+Settings resolveSettings(const ConnectionOptions& options, const Environment& env,
+                         BadConfig bad = BadConfig::Throw,
+                         const std::filesystem::path& systemConfig = agent::kSystemConfigFile);
 
 /** The module paths the engine loads: settings.modules, else agent::defaultModulePaths(). */
 std::vector<std::string> modulePaths(const Settings& settings);

@@ -10,6 +10,7 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
+#include "agent/module_discovery.hpp"
 #include "agent/renewal.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"
@@ -46,17 +47,30 @@ std::string counted(std::size_t count, const std::string& noun) {
     return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
 }
 
-std::string joined(const std::vector<std::string>& items) {
+std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
     std::string text;
     for (const auto& item : items) {
-        text += (text.empty() ? "" : ", ") + item;
+        text += (text.empty() ? "" : separator) + item;
     }
     return text;
 }
 
+/** Where discovery found a module, in the words of `kunci-agent --list-modules`. */
+std::string foundBy(const agent::ModuleCandidate& candidate) {
+    switch (candidate.source) {
+        case agent::ModuleSource::P11Kit:
+            return "registered with p11-kit as '" + candidate.detail + "'";
+        case agent::ModuleSource::OpenSc:
+            return "OpenSC's module";
+        case agent::ModuleSource::KnownVendor:
+            return candidate.detail + " (known vendor path)";
+    }
+    return {};
+}
+
 class Doctor {
 public:
-    explicit Doctor(const Settings& settings) : settings_(settings) {}
+    Doctor(const Settings& settings, const Environment& env) : settings_(settings), env_(env) {}
 
     std::vector<Check> run() {
         checkConfig();
@@ -72,34 +86,31 @@ private:
     }
 
     void checkConfig() {
-        for (const auto& problem : settings_.configProblems) {
-            add(Status::Fail, "config", problem + " (the agent does not start with it)");
+        const agent::Options& config = settings_.config;
+        if (settings_.configProblem) {
+            add(Status::Fail, "config",
+                *settings_.configProblem + " (the agent does not start with it)");
+            return;
         }
-        const AgentConfig& config = settings_.config;
-        if (config.files.empty() && settings_.configProblems.empty()) {
-            std::string searched;
-            for (const auto& file : settings_.configSearched) {
-                searched += (searched.empty() ? "" : " or ") + file.string();
-            }
+        std::vector<std::string> read;
+        std::vector<std::string> searched;
+        for (const auto& file : config.configFiles) {
+            (file.read ? read : searched).push_back(file.path.string());
+        }
+        if (read.empty()) {
             add(Status::Warn, "config",
-                "no agent.conf (looked in " + searched +
+                "no agent.conf (looked in " + joined(searched, " and ") +
                     "): the agent must be started with --allow-origin");
-        } else if (!config.files.empty()) {
-            std::vector<std::string> files;
-            for (const auto& file : config.files) {
-                files.push_back(file.string());
-            }
-            add(Status::Ok, "config", "read " + joined(files));
+            return;
         }
-        if (!config.allowOrigins || config.allowOrigins->value.empty()) {
-            if (!config.files.empty()) {
-                add(Status::Warn, "origins",
-                    "no allowOrigins configured: the agent must be started with --allow-origin");
-            }
+        add(Status::Ok, "config", "read " + joined(read));
+        if (config.allowedOrigins.empty()) {
+            add(Status::Warn, "origins",
+                "no allowOrigins configured: the agent must be started with --allow-origin");
         } else {
             add(Status::Ok, "origins",
-                "allowed (" + config.allowOrigins->file.string() +
-                    "): " + joined(config.allowOrigins->value));
+                "allowed (" + config.sources.at("allowOrigins") +
+                    "): " + joined(config.allowedOrigins));
         }
     }
 
@@ -112,33 +123,86 @@ private:
         return settings_.modulesFrom;
     }
 
+    /** The modules to load and why each, as kunci-agent would load them: the ones named, else
+     *  what the agent's discovery finds (the candidates it skips are listed with the reason,
+     *  as `kunci-agent --list-modules` shows them). */
+    std::vector<std::pair<std::string, std::string>> modulesToLoad(std::vector<Check>& skipped) {
+        std::vector<std::pair<std::string, std::string>> modules;
+        if (!settings_.modules.empty()) {
+            for (std::size_t i = 0; i < settings_.modules.size(); ++i) {
+                modules.emplace_back(settings_.modules[i], moduleReason(i));
+            }
+            return modules;
+        }
+        const auto discovery = agent::discoverModules(agent::DiscoverySources::system(env_));
+        std::size_t absent = 0;
+        for (const auto& candidate : discovery.candidates) {
+            if (candidate.skipped.empty()) {
+                modules.emplace_back(candidate.path, foundBy(candidate));
+            } else if (candidate.source == agent::ModuleSource::KnownVendor &&
+                       candidate.skipped == "not on this machine") {
+                ++absent;
+            } else {
+                skipped.push_back({Status::Ok, "module",
+                                   candidate.path + " (" + foundBy(candidate) +
+                                       "): not loaded: " + candidate.skipped});
+            }
+        }
+        if (discovery.knownModulesFile) {
+            skipped.push_back({Status::Ok, "modules",
+                               "known vendor paths: " + discovery.knownModulesFile->string() +
+                                   ", " + std::to_string(absent) + " not on this machine"});
+        } else {
+            skipped.push_back({Status::Warn, "modules",
+                               "no known-modules.txt found (set KUNCI_KNOWN_MODULES_FILE or "
+                               "reinstall the package): vendor modules are not looked for"});
+        }
+        return modules;
+    }
+
     void checkModulesAndTokens() {
-        const auto paths = modulePaths(settings_);
-        if (paths.empty()) {
+        std::vector<Check> skipped;
+        const auto modules = modulesToLoad(skipped);
+        const bool discovered = settings_.modules.empty();
+        checkModules(modules, discovered);
+        checks_.insert(checks_.end(), skipped.begin(), skipped.end());
+        if (!loaded_.empty()) {
+            checkTokens();
+        }
+    }
+
+    void checkModules(const std::vector<std::pair<std::string, std::string>>& modules,
+                      bool discovered) {
+        if (modules.empty()) {
             add(Status::Fail, "modules",
                 "no PKCS#11 module found (" + settings_.modulesFrom +
                     "): install the token's module (e.g. opensc) or name one with --module");
             return;
         }
-        std::vector<std::unique_ptr<pkcs11::Module>> loaded;
-        for (std::size_t i = 0; i < paths.size(); ++i) {
+        for (const auto& [path, reason] : modules) {
             try {
-                auto module = std::make_unique<pkcs11::Module>(paths[i]);
+                auto module = std::make_unique<pkcs11::Module>(path);
                 const auto& info = module->info();
                 add(Status::Ok, "module",
-                    paths[i] + " (" + moduleReason(i) + "): " + info.manufacturer + " " +
-                        info.description + ", version " + info.libraryVersion);
-                loaded.push_back(std::move(module));
+                    path + " (" + reason + "): " + info.manufacturer + " " + info.description +
+                        ", version " + info.libraryVersion);
+                loaded_.push_back(std::move(module));
             } catch (const std::exception& error) {
-                add(Status::Fail, "module",
-                    paths[i] + " (" + moduleReason(i) + ") cannot be loaded: " + error.what());
+                // The agent refuses to start on a named module that does not load, and skips
+                // a discovered one.
+                add(discovered ? Status::Warn : Status::Fail, "module",
+                    path + " (" + reason + ") cannot be loaded" +
+                        (discovered ? " and is skipped: " : ": ") + error.what());
             }
         }
-        if (loaded.empty()) {
-            return;
+        if (loaded_.empty() && discovered) {
+            add(Status::Fail, "modules", "no discovered module can be loaded");
         }
+    }
+
+    void checkTokens() {
         try {
-            const agent::TokenRegistry registry(std::move(loaded));
+            const agent::TokenRegistry registry(std::move(loaded_));
             const auto tokens = registry.tokens();
             if (tokens.empty()) {
                 add(Status::Warn, "tokens", "no token is present: insert the token");
@@ -346,7 +410,9 @@ private:
     }
 
     const Settings& settings_;
+    const Environment& env_;
     std::vector<Check> checks_;
+    std::vector<std::unique_ptr<pkcs11::Module>> loaded_;
     std::optional<pid_t> agentPid_;
 };
 
@@ -375,8 +441,10 @@ int doctorCommand(const std::vector<std::string>& args, const Environment& env, 
         return 0;
     }
     io.json = values.count("json") > 0;
-    const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
-    const auto checks = Doctor(settings).run();
+    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
+    const Settings settings =
+        resolveSettings(connectionOptionsFrom(values), env, BadConfig::Report);
+    const auto checks = Doctor(settings, env).run();
     std::size_t failed = 0;
     std::size_t warned = 0;
     json list = json::array();

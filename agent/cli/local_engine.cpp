@@ -17,10 +17,21 @@
 namespace kunci::cli {
 namespace {
 
-std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const std::vector<std::string>& paths) {
+std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const std::vector<std::string>& paths,
+                                                         bool discovered,
+                                                         const LocalEngine::Log& log) {
     std::vector<std::unique_ptr<pkcs11::Module>> modules;
     for (const auto& path : paths) {
-        modules.push_back(std::make_unique<pkcs11::Module>(path));
+        try {
+            modules.push_back(std::make_unique<pkcs11::Module>(path));
+        } catch (const std::exception& error) {
+            // As the agent: a discovered module may be a stale or foreign library, and the
+            // others still serve their tokens.
+            if (!discovered) {
+                throw;
+            }
+            log(std::string("skipping a discovered module: ") + error.what());
+        }
     }
     return modules;
 }
@@ -29,10 +40,11 @@ std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const std::vector<std::
 
 /** The pieces in the order kunci-agent's main builds them; destroyed in reverse. */
 struct LocalEngine::Parts {
-    Parts(const std::filesystem::path& stateDir, const std::vector<std::string>& modules, Log log)
+    Parts(const std::filesystem::path& stateDir, const std::vector<std::string>& modules, Log log,
+          bool discovered)
         : journal(stateDir),
           audit(stateDir / "audit.log"),
-          registry(loadModules(modules)),
+          registry(loadModules(modules, discovered, log)),
           renewals(registry, locks, journal),
           tokens(registry, locks),
           signing(registry, locks),
@@ -59,8 +71,8 @@ struct LocalEngine::Parts {
 };
 
 LocalEngine::LocalEngine(const std::filesystem::path& stateDir,
-                         const std::vector<std::string>& modules, Log log)
-    : parts_(std::make_unique<Parts>(stateDir, modules, std::move(log))) {}
+                         const std::vector<std::string>& modules, Log log, bool discovered)
+    : parts_(std::make_unique<Parts>(stateDir, modules, std::move(log), discovered)) {}
 
 LocalEngine::~LocalEngine() = default;
 

@@ -25,9 +25,11 @@ public:
 
     /** Takes the state directory's lock (agent::StateDirBusy when an agent or another kunci
      *  holds it), loads the modules (pkcs11::LoadError, pkcs11::Error), and reconciles the
-     *  journal with the tokens (agent::JournalCorrupt), as the agent does at start. */
+     *  journal with the tokens (agent::JournalCorrupt), as the agent does at start. Modules
+     *  found by discovery (discovered) that fail to load are skipped and logged, as the agent
+     *  skips them; a module that was named must load. */
     LocalEngine(const std::filesystem::path& stateDir, const std::vector<std::string>& modules,
-                Log log);
+                Log log, bool discovered = false);
     ~LocalEngine() override;
     LocalEngine(const LocalEngine&) = delete;
     LocalEngine& operator=(const LocalEngine&) = delete;

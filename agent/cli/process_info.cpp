@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "agent/cli/agent_config.hpp"
+#include "agent/options.hpp"
 
 namespace kunci::cli {
 namespace {
@@ -232,10 +232,9 @@ std::vector<std::string> allowedOriginsOf(pid_t pid) {
                     fs::read_symlink(fs::path("/proc") / std::to_string(pid) / "cwd", error);
                 file = cwd / file;
             }
-            const AgentConfig agentConfig = readAgentConfig(file);
-            if (agentConfig.allowOrigins) {
-                origins = agentConfig.allowOrigins->value;
-            }
+            // The agent's environment is not ours to read; --config needs none of it.
+            const auto noEnvironment = [](const char*) { return std::optional<std::string>(); };
+            origins = agent::readConfiguration(file, noEnvironment).allowedOrigins;
         } catch (const std::exception&) {
             // The agent's configuration is not readable from here: no origins to suggest.
         }

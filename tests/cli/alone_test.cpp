@@ -15,6 +15,27 @@ bool contains(const std::string& text, const std::string& part) {
 /** kunci with no agent listening: the engine runs in-process on the fixture's state dir. */
 using AloneTest = CliTest;
 
+TEST_F(AloneTest, auditVerify_wrongUserConfig_exit2WithTheAgentsMessage) {
+    fs::create_directories(configHome_ / "kunci");
+    e2e::writeFile(configHome_ / "kunci" / "agent.conf", "{\n  \"stateDir\": 7\n}\n");
+    const auto result = kunci({"audit", "verify"});
+    EXPECT_EQ(result.exitCode, 2) << describe(result);
+    EXPECT_TRUE(contains(result.err,
+                         (configHome_ / "kunci" / "agent.conf").string() + ":2: \"stateDir\": "))
+        << describe(result);
+}
+
+TEST_F(AloneTest, auditVerify_stateDirInUserConfig_verifiesThatDirectory) {
+    Begun begun;
+    ASSERT_NO_FATAL_FAILURE(renew(false, begun));
+    fs::create_directories(configHome_ / "kunci");
+    e2e::writeFile(configHome_ / "kunci" / "agent.conf",
+                   Json{{"stateDir", statePath().string()}}.dump());
+    const auto result = kunci({"audit", "verify"});
+    EXPECT_EQ(result.exitCode, 0) << describe(result);
+    EXPECT_TRUE(contains(result.out, "audit log intact: 1 record")) << describe(result);
+}
+
 TEST_F(AloneTest, renewWithWrongPin_exit1NamesPinIncorrectAndChangesNothing) {
     const auto result =
         alone({"renew", "--token", std::string(e2e::kTokenLabel), "--subject", "CN=Siti", "--key",

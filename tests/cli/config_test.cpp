@@ -3,7 +3,6 @@
 #include <fstream>
 #include <map>
 
-#include "agent/cli/agent_config.hpp"
 #include "agent/cli/connection.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
@@ -31,134 +30,179 @@ Environment envWith(std::map<std::string, std::string> values) {
     };
 }
 
+/** resolveSettings with the configuration files in a scratch directory: the system file is
+ *  system.conf there (never /etc/kunci/agent.conf), the user's is under XDG_CONFIG_HOME. */
 class ConfigTest : public ::testing::Test {
 protected:
     fs::path file(const std::string& name) const { return dir_.path() / name; }
+    fs::path systemFile() const { return file("system.conf"); }
+    fs::path userFile() const { return file("kunci/agent.conf"); }
+    Environment env() const {
+        return envWith({{"XDG_CONFIG_HOME", dir_.path().string()},
+                        {"XDG_STATE_HOME", (dir_.path() / "state").string()}});
+    }
+    Settings resolve(const ConnectionOptions& options = {},
+                     BadConfig bad = BadConfig::Throw) const {
+        return resolveSettings(options, env(), bad, systemFile());
+    }
+    /** The UsageError resolve throws; empty when it throws none. */
+    std::string usageError(const ConnectionOptions& options = {}) const {
+        try {
+            resolve(options);
+        } catch (const UsageError& error) {
+            return error.what();
+        }
+        return {};
+    }
     test::TempDir dir_;
 };
 
-TEST_F(ConfigTest, readAgentConfig_notJson_namesFileAndLine) {
-    write(file("agent.conf"), "{\n  \"allowOrigins\": [\"https://ams.example.id\",]\n}\n");
-    try {
-        readAgentConfig(file("agent.conf"));
-        FAIL() << "no ConfigError";
-    } catch (const ConfigError& error) {
-        EXPECT_TRUE(contains(error.what(), file("agent.conf").string())) << error.what();
-        EXPECT_TRUE(contains(error.what(), "line 2")) << error.what();
+TEST_F(ConfigTest, resolveSettings_wrongUserFile_throwsTheAgentsFileLineKeyMessage) {
+    write(userFile(), "{\n  // the port\n  \"listen\": 27853\n}\n");
+    const std::string message = usageError();
+    EXPECT_TRUE(message.starts_with(userFile().string() + ":3: \"listen\": ")) << message;
+}
+
+TEST_F(ConfigTest, resolveSettings_wrongSystemFile_throwsTheAgentsMessage) {
+    for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"{\n\"allowOrigins\": \"https://ams.example.id\"\n}", ":2: \"allowOrigins\": "},
+             {"{\"allowOrigins\": [\"https://ams.example.id/path\"]}", ":1: \"allowOrigins\": "},
+             {"{\"listen\": \"0.0.0.0:27853\"}", ":1: \"listen\": accepts only loopback"},
+             {"{\"modules\": [1]}", ":1: \"modules\": "},
+             {"{\"stateDir\": 7}", ":1: \"stateDir\": "},
+             {"{\"allowOrigin\": []}", ":1: \"allowOrigin\": unknown setting"},
+             {"{\n\"listen\": \"127.0.0.1:1\",\n\"listen\": \"127.0.0.1:2\"}",
+              ":3: \"listen\": given twice"},
+             {"{\n\n  \"listen\" \"127.0.0.1:1\"\n}", ":3: not valid JSON"},
+             {"[]", ":1: the settings must be one JSON object"}}) {
+        write(systemFile(), text);
+        const std::string message = usageError();
+        EXPECT_TRUE(message.starts_with(systemFile().string() + expected))
+            << text << "\n -> " << message;
     }
 }
 
-TEST_F(ConfigTest, readAgentConfig_badValues_nameTheKey) {
-    for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
-             {"[]", "object"},
-             {"{\"allowOrigins\": \"https://ams.example.id\"}", "allowOrigins"},
-             {"{\"allowOrigins\": [\"https://ams.example.id/path\"]}", "allowOrigins"},
-             {"{\"listen\": \"127.0.0.1:http\"}", "listen"},
-             {"{\"modules\": [1]}", "modules"},
-             {"{\"stateDir\": 7}", "stateDir"}}) {
-        write(file("agent.conf"), text);
-        try {
-            readAgentConfig(file("agent.conf"));
-            ADD_FAILURE() << "no ConfigError for " << text;
-        } catch (const ConfigError& error) {
-            EXPECT_TRUE(contains(error.what(), key)) << text << ": " << error.what();
-        }
-    }
-    EXPECT_THROW(readAgentConfig(file("missing.conf")), ConfigError);
+TEST_F(ConfigTest, resolveSettings_configOptionUnreadable_throwsUsageError) {
+    ConnectionOptions options;
+    options.config = file("missing.conf").string();
+    EXPECT_TRUE(contains(usageError(options), file("missing.conf").string()));
 }
 
-TEST_F(ConfigTest, readAgentConfig_withComments_givesTheSettings) {
-    write(file("agent.conf"),
+TEST_F(ConfigTest, resolveSettings_wrongFileReported_givesTheMessageAndTheAgentsDefaults) {
+    write(userFile(), "{\"listen\": \"127.0.0.1:http\"}");
+    const Settings settings = resolve({}, BadConfig::Report);
+    ASSERT_TRUE(settings.configProblem.has_value());
+    EXPECT_TRUE(settings.configProblem->starts_with(userFile().string() + ":1: \"listen\""))
+        << *settings.configProblem;
+    EXPECT_FALSE(settings.origin.has_value());
+    EXPECT_EQ(settings.url.port, KUNCI_DEFAULT_PORT);
+    EXPECT_EQ(settings.stateDir, dir_.path() / "state" / "kunci");
+}
+
+TEST_F(ConfigTest, resolveSettings_commentsAndTrailingCommas_areTheAgents) {
+    write(systemFile(),
           "// installed by the package\n{\n  // the AMS page\n"
-          "  \"allowOrigins\": [\"HTTPS://AMS.Example.ID\", \"https://ams2.example.id\"],\n"
-          "  \"listen\": \"127.0.0.1:28000\", \"modules\": [\"/opt/m.so\"],\n"
-          "  \"stateDir\": \"/var/tmp/k\", \"expiryWarningDays\": 30\n}\n");
-    const AgentConfig config = readAgentConfig(file("agent.conf"));
-    ASSERT_TRUE(config.allowOrigins && config.port && config.modules && config.stateDir);
-    EXPECT_EQ(config.allowOrigins->value,
+          "  \"allowOrigins\": [\"HTTPS://AMS.Example.ID\", \"https://ams2.example.id\",],\n"
+          "  /* a block */ \"listen\": \"127.0.0.1:28000\",\n"
+          "  \"expiryWarningDays\": 30,\n}\n");
+    const Settings settings = resolve();
+    EXPECT_EQ(settings.origin, "https://ams.example.id");
+    EXPECT_EQ(settings.originFrom, "allowOrigins of " + systemFile().string() + ":4");
+    EXPECT_EQ(settings.url.port, 28000);
+    EXPECT_EQ(settings.config.allowedOrigins,
               (std::vector<std::string>{"https://ams.example.id", "https://ams2.example.id"}));
-    EXPECT_EQ(config.allowOrigins->file, file("agent.conf"));
-    EXPECT_EQ(config.port->value, 28000);
-    EXPECT_EQ(config.modules->value, std::vector<std::string>{"/opt/m.so"});
-    EXPECT_EQ(config.stateDir->value, fs::path("/var/tmp/k"));
 }
 
-TEST_F(ConfigTest, readAgentConfig_listenOnPortZero_givesNoPort) {
-    write(file("agent.conf"), "{\"listen\": \"127.0.0.1:0\"}");
-    EXPECT_FALSE(readAgentConfig(file("agent.conf")).port.has_value());
-}
-
-TEST_F(ConfigTest, mergeConfig_laterFileOverridesKeyByKey) {
-    write(file("system.conf"),
+TEST_F(ConfigTest, resolveSettings_userFileOverridesSystemFileKeyByKey) {
+    write(systemFile(),
           "{\"allowOrigins\": [\"https://ams.example.id\"], \"listen\": \"127.0.0.1:28000\"}");
-    write(file("user.conf"), "{\"listen\": \"127.0.0.1:29000\"}");
-    AgentConfig merged = readAgentConfig(file("system.conf"));
-    mergeConfig(merged, readAgentConfig(file("user.conf")));
-    ASSERT_TRUE(merged.allowOrigins && merged.port);
-    EXPECT_EQ(merged.allowOrigins->value, std::vector<std::string>{"https://ams.example.id"});
-    EXPECT_EQ(merged.allowOrigins->file, file("system.conf"));
-    EXPECT_EQ(merged.port->value, 29000);
-    EXPECT_EQ(merged.files, (std::vector<fs::path>{file("system.conf"), file("user.conf")}));
+    write(userFile(), "{\n\"listen\": \"127.0.0.1:29000\"}");
+    const Settings settings = resolve();
+    EXPECT_EQ(settings.origin, "https://ams.example.id");
+    EXPECT_EQ(settings.originFrom, "allowOrigins of " + systemFile().string() + ":1");
+    EXPECT_EQ(settings.url.port, 29000);
+    ASSERT_EQ(settings.config.configFiles.size(), 2u);
+    EXPECT_EQ(settings.config.configFiles[0].path, systemFile());
+    EXPECT_EQ(settings.config.configFiles[1].path, userFile());
+    EXPECT_TRUE(settings.config.configFiles[0].read && settings.config.configFiles[1].read);
+    EXPECT_EQ(settings.config.sources.at("listen"), userFile().string() + ":2");
+}
+
+TEST_F(ConfigTest, resolveSettings_configOption_replacesBothFiles) {
+    write(systemFile(), "{\"allowOrigins\": [\"https://system.example.id\"]}");
+    write(userFile(), "{\"listen\": \"127.0.0.1:29000\"}");
+    write(file("only.conf"), "{\"stateDir\": \"/var/tmp/k\"}");
+    ConnectionOptions options;
+    options.config = file("only.conf").string();
+    const Settings settings = resolve(options);
+    EXPECT_FALSE(settings.origin.has_value());
+    EXPECT_EQ(settings.url.port, KUNCI_DEFAULT_PORT);
+    EXPECT_EQ(settings.stateDir, fs::path("/var/tmp/k"));
+    EXPECT_EQ(settings.stateDirFrom, "stateDir of " + file("only.conf").string() + ":1");
+    ASSERT_EQ(settings.config.configFiles.size(), 1u);
+    EXPECT_EQ(settings.config.configFiles[0].path, file("only.conf"));
+}
+
+TEST_F(ConfigTest, resolveSettings_listenOnPortZeroOrIpv6_defaultPortOrTheHost) {
+    write(userFile(), "{\"listen\": \"127.0.0.1:0\"}");
+    EXPECT_EQ(resolve().url.port, KUNCI_DEFAULT_PORT) << "port 0: found through the lock";
+    write(userFile(), "{\"listen\": \"[::1]:28000\"}");
+    const Settings settings = resolve();
+    EXPECT_EQ(settings.url.host, "::1");
+    EXPECT_EQ(settings.url.port, 28000);
 }
 
 TEST_F(ConfigTest, resolveSettings_agentUrlWithPortOrNoStateDir_throwsUsageError) {
-    const auto env = envWith({{"XDG_CONFIG_HOME", dir_.path().string()}, {"HOME", "/home/x"}});
     ConnectionOptions both;
     both.agentUrl = "ws://127.0.0.1:1/v1";
     both.port = "1";
-    EXPECT_THROW(resolveSettings(both, env), UsageError);
-    EXPECT_THROW(resolveSettings({}, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}})),
+    EXPECT_FALSE(usageError(both).empty());
+    EXPECT_THROW(resolveSettings({}, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}}),
+                                 BadConfig::Throw, systemFile()),
                  UsageError);
 }
 
-TEST_F(ConfigTest, resolveSettings_brokenDefaultConfig_isReportedNotUsed) {
-    write(file("kunci/agent.conf"), "{");
-    const Settings settings =
-        resolveSettings({}, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}, {"HOME", "/h"}}));
-    ASSERT_EQ(settings.configProblems.size(), 1u);
-    EXPECT_TRUE(contains(settings.configProblems.front(), file("kunci/agent.conf").string()));
-    for (const auto& read : settings.config.files) {
-        EXPECT_NE(read, file("kunci/agent.conf")) << "the broken file's settings are not used";
-    }
-}
-
 TEST_F(ConfigTest, resolveSettings_userConfig_givesOriginPortModulesStateDir) {
-    write(file("kunci/agent.conf"),
+    write(userFile(),
           "{\"allowOrigins\": [\"https://ams.example.id\"], \"listen\": \"127.0.0.1:28000\","
-          " \"modules\": [\"softhsm\"], \"stateDir\": \"/var/tmp/k\"}");
-    const Settings settings =
-        resolveSettings({}, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}, {"HOME", "/h"}}));
+          " \"modules\": [\"/opt/vendor/pkcs11.so\"], \"stateDir\": \"/var/tmp/k\"}");
+    const Settings settings = resolve();
     EXPECT_EQ(settings.origin, "https://ams.example.id");
     EXPECT_EQ(settings.url.port, 28000);
-    EXPECT_EQ(settings.modules, std::vector<std::string>{KUNCI_SOFTHSM_MODULE});
+    EXPECT_EQ(settings.modules, std::vector<std::string>{"/opt/vendor/pkcs11.so"});
+    EXPECT_EQ(settings.modulesFrom, "modules of " + userFile().string() + ":1");
     EXPECT_EQ(settings.stateDir, fs::path("/var/tmp/k"));
 }
 
 TEST_F(ConfigTest, resolveSettings_commandLineWins) {
-    write(file("kunci/agent.conf"),
-          "{\"allowOrigins\": [\"https://ams.example.id\"], \"listen\": \"127.0.0.1:28000\"}");
+    write(userFile(),
+          "{\"allowOrigins\": [\"https://ams.example.id\"], \"listen\": \"127.0.0.1:28000\","
+          " \"modules\": [\"/opt/vendor/pkcs11.so\"]}");
     ConnectionOptions options;
     options.origin = "https://Other.Example.ID";
     options.port = "29000";
     options.stateDir = "/tmp/s";
-    const Settings settings = resolveSettings(
-        options, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}, {"HOME", "/h"}}));
+    options.modules = {"softhsm"};
+    const Settings settings = resolve(options);
     EXPECT_EQ(settings.origin, "https://other.example.id");
     EXPECT_EQ(settings.url.port, 29000);
     EXPECT_EQ(settings.stateDir, fs::path("/tmp/s"));
+    EXPECT_EQ(settings.modules, std::vector<std::string>{KUNCI_SOFTHSM_MODULE});
+    EXPECT_EQ(settings.modulesFrom, "--module");
 }
 
 TEST_F(ConfigTest, resolveSettings_noConfig_defaults) {
-    const Settings settings = resolveSettings(
-        {}, envWith({{"XDG_CONFIG_HOME", dir_.path().string()}, {"XDG_STATE_HOME", "/st"}}));
-    if (!fs::exists("/etc/kunci/agent.conf")) {
-        EXPECT_FALSE(settings.origin.has_value());
-        EXPECT_EQ(settings.url.port, KUNCI_DEFAULT_PORT);
-        EXPECT_EQ(settings.stateDir, fs::path("/st/kunci"));
-    }
-    EXPECT_EQ(
-        settings.configSearched,
-        (std::vector<fs::path>{"/etc/kunci/agent.conf", dir_.path() / "kunci" / "agent.conf"}));
+    const Settings settings = resolve();
+    EXPECT_FALSE(settings.origin.has_value());
+    EXPECT_EQ(settings.url.port, KUNCI_DEFAULT_PORT);
+    EXPECT_TRUE(settings.modules.empty());
+    EXPECT_EQ(settings.modulesFrom, kDiscoveredModules);
+    EXPECT_EQ(settings.stateDir, dir_.path() / "state" / "kunci");
+    EXPECT_EQ(settings.stateDirFrom, "default: $XDG_STATE_HOME/kunci");
+    ASSERT_EQ(settings.config.configFiles.size(), 2u);
+    EXPECT_EQ(settings.config.configFiles[0].path, systemFile());
+    EXPECT_EQ(settings.config.configFiles[1].path, userFile());
+    EXPECT_FALSE(settings.config.configFiles[0].read || settings.config.configFiles[1].read);
 }
 
 TEST(ProcLocks, parseFlockHolders_findsHoldersOfTheInodeOnly) {

@@ -42,6 +42,66 @@ TEST_F(DoctorTest, brokenJournalEntry_exit1NamesTheFile) {
     EXPECT_TRUE(contains(result.out, "r1.json")) << describe(result);
 }
 
+TEST_F(DoctorTest, wrongConfigFile_exit1FailLineWithTheAgentsMessageAndTheOtherChecks) {
+    e2e::writeFile(workFile("wrong.conf"), "{\n  \"listen\": \"0.0.0.0:27853\"\n}\n");
+    const auto result =
+        kunci({"doctor", "--module", "softhsm", "--state-dir", statePath().string(), "--port",
+               std::to_string(closedPort()), "--config", workFile("wrong.conf").string()});
+    EXPECT_EQ(result.exitCode, 1) << describe(result);
+    bool named = false;
+    for (const auto& line : e2e::splitLines(result.out)) {
+        named = named || (line.starts_with("FAIL") && contains(line, "config") &&
+                          contains(line, workFile("wrong.conf").string() + ":2: \"listen\""));
+    }
+    EXPECT_TRUE(named) << describe(result);
+    EXPECT_TRUE(contains(result.out, "kunci e2e")) << "the tokens are still checked\n"
+                                                   << describe(result);
+}
+
+TEST_F(DoctorTest, discoveredModules_saysWhereEachWasFoundAsListModulesDoes) {
+    // No --module and no "modules": the agent's discovery, with a known vendor modules file
+    // naming SoftHSM's module and a path that is not on this machine.
+    e2e::writeFile(workFile("known-modules.txt"),
+                   "# test list\n" + std::string(KUNCI_SOFTHSM_MODULE) +
+                       "  Test vendor (SoftHSM)\n/nonexistent/vendor-pkcs11.so  Absent vendor\n");
+    std::vector<std::string> argv{KUNCI_CLI_PATH, "doctor",
+                                  "--state-dir",  statePath().string(),
+                                  "--port",       std::to_string(closedPort()),
+                                  "--config",     configFile().string()};
+    auto env = hsm_.env();
+    env["XDG_CONFIG_HOME"] = configHome_.string();
+    env["KUNCI_KNOWN_MODULES_FILE"] = workFile("known-modules.txt").string();
+    runs_.push_back(test::run(argv, env));
+    const auto& result = runs_.back();
+    const auto listed =
+        tool({KUNCI_AGENT_PATH, "--list-modules", "--config", configFile().string()},
+             {{"KUNCI_KNOWN_MODULES_FILE", workFile("known-modules.txt").string()}});
+    ASSERT_EQ(listed.exitCode, 0) << describe(listed);
+    // Every module the agent would load, with the agent's reason, on an OK module line.
+    std::size_t used = 0;
+    const auto lines = e2e::splitLines(listed.out);
+    for (std::size_t i = 0; i + 1 < lines.size() && !lines[i].starts_with("Skipped"); ++i) {
+        if (lines[i].starts_with("  /")) {
+            const std::string path = lines[i].substr(2);
+            std::string why = lines[i + 1];
+            why.erase(0, why.find_first_not_of(' '));
+            bool shown = false;
+            for (const auto& line : e2e::splitLines(result.out)) {
+                shown = shown || (line.starts_with("OK") && contains(line, "module") &&
+                                  contains(line, path + " (" + why + ")"));
+            }
+            EXPECT_TRUE(shown) << path << " (" << why << ")\n" << describe(result);
+            ++used;
+        }
+    }
+    EXPECT_GT(used, 0u) << listed.out;
+    EXPECT_TRUE(
+        contains(result.out, "known vendor paths: " + workFile("known-modules.txt").string() +
+                                 ", 1 not on this machine"))
+        << describe(result);
+    EXPECT_TRUE(contains(result.out, "kunci e2e")) << describe(result);
+}
+
 TEST_F(DoctorTest, healthySetupAlone_exit0EveryCheckOkOrWarn) {
     Begun begun;
     ASSERT_NO_FATAL_FAILURE(renew(false, begun));

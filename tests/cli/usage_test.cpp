@@ -74,6 +74,30 @@ TEST_F(UsageTest, unknownOptionsAndExtraArguments_exit2) {
     }
 }
 
+TEST_F(UsageTest, wrongConfigFile_exit2WithTheAgentsFileLineKeyMessage) {
+    // The user's file (found through XDG_CONFIG_HOME), and one named with --config.
+    std::filesystem::create_directories(configHome_ / "kunci");
+    e2e::writeFile(
+        configHome_ / "kunci" / "agent.conf",
+        "{\n  \"allowOrigins\": [\"https://ams.example.id\"],\n  \"listen\": 27853\n}\n");
+    const auto user = kunci({"renewals", "--module", "softhsm", "--state-dir", statePath().string(),
+                             "--port", std::to_string(closedPort())});
+    EXPECT_EQ(user.exitCode, 2) << describe(user);
+    EXPECT_TRUE(contains(user.err, (configHome_ / "kunci" / "agent.conf").string() +
+                                       ":3: \"listen\": expected an address"))
+        << describe(user);
+
+    e2e::writeFile(workFile("typo.conf"), "{\"allowOrigin\": [\"https://ams.example.id\"]}");
+    const auto named =
+        kunci({"tokens", "--module", "softhsm", "--state-dir", statePath().string(), "--port",
+               std::to_string(closedPort()), "--config", workFile("typo.conf").string()});
+    EXPECT_EQ(named.exitCode, 2) << describe(named);
+    EXPECT_TRUE(contains(named.err,
+                         workFile("typo.conf").string() + ":1: \"allowOrigin\": unknown setting"))
+        << describe(named);
+    EXPECT_FALSE(std::filesystem::exists(statePath() / "audit.log")) << "nothing ran";
+}
+
 TEST_F(UsageTest, pinStdinWithoutALine_exit2AndNoKey) {
     const auto result =
         alone({"renew", "--token", std::string(e2e::kTokenLabel), "--subject", "CN=Siti", "--key",

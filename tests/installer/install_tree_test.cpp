@@ -69,7 +69,7 @@ TEST_F(InstallTreeTest, install_packageLayout) {
           "etc/xdg/autostart/kunci-agent.desktop", "etc/kunci/agent.conf",
           "usr/share/kunci/known-modules.txt", "usr/sbin/kunci-browser-policy",
           "usr/share/man/man1/kunci-agent.1.gz", "usr/share/man/man1/kunci.1.gz",
-          "usr/share/man/man8/kunci-browser-policy.8.gz"}) {
+          "usr/share/man/man8/kunci-browser-policy.8.gz", "usr/share/doc/kunci/copyright"}) {
         EXPECT_TRUE(std::filesystem::is_regular_file(root() / file)) << file;
     }
     EXPECT_TRUE(std::filesystem::is_directory(root() / "usr/share/kunci/client"));
@@ -131,6 +131,27 @@ TEST_F(InstallTreeTest, manPages_gzippedTroffWithoutWarnings) {
                 kunci::test::run({KUNCI_GROFF, "-man", "-ww", "-z", "-Tutf8"}, {}, text.out);
             EXPECT_EQ(check.err, "") << page;
         }
+    }
+}
+
+TEST_F(InstallTreeTest, copyright_machineReadableWithEveryFieldFilledIn) {
+    const std::string copyright = readFile(root() / "usr/share/doc/kunci/copyright");
+    EXPECT_EQ(
+        copyright.rfind(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n", 0),
+        0u)
+        << copyright;
+    for (const char* field : {"\nUpstream-Name: kunci\n",
+                              "\nUpstream-Contact: ", "\n\nFiles: *\nCopyright: ", "\nLicense: "}) {
+        EXPECT_TRUE(contains(copyright, field)) << field << '\n' << copyright;
+    }
+    EXPECT_FALSE(contains(copyright, "@KUNCI_")) << copyright;
+    // Every line of a field's continuation starts with a blank; paragraphs are apart by one
+    // empty line.
+    std::istringstream lines(copyright);
+    for (std::string line; std::getline(lines, line);) {
+        EXPECT_TRUE(line.empty() || line.front() == ' ' || line.find(": ") != std::string::npos)
+            << "not a field nor a continuation: '" << line << "'";
     }
 }
 
