@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <signal.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -418,10 +419,31 @@ std::string AgentTest::renewalState(WsClient& client, const std::string& renewal
     return entry.is_object() ? entry.value("state", "(no state)") : "(not listed)";
 }
 
+namespace {
+
+// A PIN leaks as a value of its own ("pin":"739164", "PIN 739164"); six digits inside a longer
+// run of hex, base64 or decimal (a key id, a hash, a CSR) are a coincidence, not a leak.
+bool containsAsWord(const std::string& haystack, std::string_view word) {
+    auto partOfLongerWord = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+    };
+    for (auto at = haystack.find(word); at != std::string::npos; at = haystack.find(word, at + 1)) {
+        const bool before = at > 0 && partOfLongerWord(haystack[at - 1]);
+        const auto end = at + word.size();
+        const bool after = end < haystack.size() && partOfLongerWord(haystack[end]);
+        if (!before && !after) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
 std::vector<fs::path> AgentTest::filesContaining(std::string_view text) const {
     std::vector<fs::path> files;
     auto check = [&](const fs::path& file) {
-        if (fs::is_regular_file(file) && readFile(file).find(text) != std::string::npos) {
+        if (fs::is_regular_file(file) && containsAsWord(readFile(file), text)) {
             files.push_back(file);
         }
     };

@@ -157,7 +157,8 @@ protected:
     /** That renewal's state in renewal.list, or "(not listed)". */
     static std::string renewalState(kunci::test::WsClient& client, const std::string& renewal);
 
-    /** Every regular file of the state dir and every agent stderr file that contains text. */
+    /** Every regular file of the state dir and every agent stderr file that contains text as a
+     *  word of its own (not inside a longer run of letters and digits). */
     std::vector<std::filesystem::path> filesContaining(std::string_view text) const;
 
     std::filesystem::path statePath() const { return state_.path(); }
