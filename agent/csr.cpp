@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "agent/der.hpp"
+
 namespace kunci::agent {
 namespace {
 
@@ -51,69 +53,76 @@ X509NamePtr buildName(const SubjectFields& subject) {
     return name;
 }
 
-X509AlgorPtr signatureAlgorithm(EVP_PKEY* key) {
-    X509AlgorPtr algorithm(ensure(X509AlgorPtr(X509_ALGOR_new()), "cannot allocate X509_ALGOR"));
+// The AlgorithmIdentifier DER of the request's signature.
+Bytes signatureAlgorithmDer(EVP_PKEY* key) {
     const int id = EVP_PKEY_get_base_id(key);
-    int ok = 0;
     if (id == EVP_PKEY_RSA) {
-        ok = X509_ALGOR_set0(algorithm.get(), OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL,
-                             nullptr);
-    } else if (id == EVP_PKEY_EC) {
-        // RFC 5758: ecdsa-with-SHA256 has no parameters at all.
-        ok = X509_ALGOR_set0(algorithm.get(), OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF,
-                             nullptr);
-    } else {
-        throw std::invalid_argument("a CSR can only be built for an RSA or EC key");
+        // sha256WithRSAEncryption, NULL parameters
+        return {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
     }
-    if (ok != 1) {
-        throw OpenSslError("cannot set the signature algorithm");
+    if (id == EVP_PKEY_EC) {
+        // ecdsa-with-SHA256; RFC 5758: no parameters at all
+        return {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
     }
-    return algorithm;
+    throw std::invalid_argument("a CSR can only be built for an RSA or EC key");
+}
+
+// What X509_REQ_verify checks, on the bytes already at hand.
+void requireSignatureVerifies(EVP_PKEY* key, const Bytes& tbs, const Bytes& signature) {
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {
+        throw OpenSslError("cannot prepare the check of the request's signature");
+    }
+    if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), tbs.data(), tbs.size()) !=
+        1) {
+        throw OpenSslError("the token's signature does not verify over the certificate request");
+    }
+}
+
+std::string requestPem(const Bytes& der) {
+    const std::string base64 = toBase64(der);
+    std::string pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
+    for (std::size_t line = 0; line < base64.size(); line += 64) {
+        pem.append(base64, line, 64);
+        pem += '\n';
+    }
+    pem += "-----END CERTIFICATE REQUEST-----\n";
+    return pem;
 }
 
 }  // namespace
+
+std::string buildCsrPem(const SubjectFields& subject, const PublicKey& publicKey,
+                        const TbsSigner& sign) {
+    if (!publicKey.key) {
+        throw std::invalid_argument("buildCsrPem needs a public key");
+    }
+    const Bytes algorithm = signatureAlgorithmDer(publicKey.key.get());
+    const X509NamePtr name = buildName(subject);
+    const Bytes nameDer =
+        derEncode([&](unsigned char** out) { return i2d_X509_NAME(name.get(), out); },
+                  "cannot encode the request's subject");
+    // CertificationRequestInfo: version 0 (v1), subject, key, attributes [0] (an empty SET).
+    static const Bytes version{0x02, 0x01, 0x00};
+    static const Bytes noAttributes{0xa0, 0x00};
+    const Bytes tbs = der::sequence({version, nameDer, publicKey.spkiDer, noAttributes});
+
+    const Bytes signature = sign(tbs);
+    requireSignatureVerifies(publicKey.key.get(), tbs, signature);
+    return requestPem(der::sequence({tbs, algorithm, der::bitString(signature)}));
+}
 
 std::string buildCsrPem(const SubjectFields& subject, EVP_PKEY* publicKey, const TbsSigner& sign) {
     if (!publicKey) {
         throw std::invalid_argument("buildCsrPem needs a public key");
     }
-    X509AlgorPtr algorithm = signatureAlgorithm(publicKey);
-    X509ReqPtr request(ensure(X509ReqPtr(X509_REQ_new()), "cannot allocate X509_REQ"));
-    X509NamePtr name = buildName(subject);
-    if (X509_REQ_set_version(request.get(), X509_REQ_VERSION_1) != 1 ||
-        X509_REQ_set_subject_name(request.get(), name.get()) != 1 ||
-        X509_REQ_set_pubkey(request.get(), publicKey) != 1 ||
-        X509_REQ_set1_signature_algo(request.get(), algorithm.get()) != 1) {
-        throw OpenSslError("cannot fill in the certificate request");
+    if (EVP_PKEY_up_ref(publicKey) != 1) {
+        throw OpenSslError("cannot hold the public key");
     }
-    const Bytes tbs =
-        derEncode([&](unsigned char** out) { return i2d_re_X509_REQ_tbs(request.get(), out); },
-                  "cannot encode CertificationRequestInfo");
-
-    const Bytes signature = sign(tbs);
-
-    Asn1BitStringPtr bits(ensure(Asn1BitStringPtr(ASN1_BIT_STRING_new()),
-                                 "cannot allocate the signature BIT STRING"));
-    if (ASN1_BIT_STRING_set(bits.get(), const_cast<unsigned char*>(signature.data()),
-                            static_cast<int>(signature.size())) != 1) {
-        throw OpenSslError("cannot store the signature");
-    }
-    // Without this flag OpenSSL derives "unused bits" from the last byte's trailing zeros and
-    // would change the signature's encoding; a signature is a whole number of bytes.
-    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-    X509_REQ_set0_signature(request.get(), bits.release());
-
-    if (X509_REQ_verify(request.get(), publicKey) != 1) {
-        throw OpenSslError("the token's signature does not verify over the certificate request");
-    }
-    BioPtr bio(ensure(BioPtr(BIO_new(BIO_s_mem())), "cannot allocate BIO"));
-    if (PEM_write_bio_X509_REQ(bio.get(), request.get()) != 1) {
-        throw OpenSslError("cannot write the certificate request PEM");
-    }
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(size));
+    EvpPkeyPtr key(publicKey);
+    Bytes spki = subjectPublicKeyInfoDer(key.get());
+    return buildCsrPem(subject, PublicKey{std::move(key), std::move(spki)}, sign);
 }
 
 Bytes csrSubjectPublicKeyInfoDer(std::string_view csrPem) {

@@ -15,13 +15,19 @@ namespace kunci::agent {
  *  hashes and uses CKM_RSA_PKCS with a DigestInfo / CKM_ECDSA then ecdsaRawToDer. */
 using TbsSigner = std::function<Bytes(const Bytes& tbsDer)>;
 
-/** Builds a PKCS#10 request (version 0) for subject (as canonicalSubject returns it; UTF8String
- *  for every value except C which is PrintableString, emailAddress IA5String; DC is IA5String
- *  and serialNumber PrintableString when their value allows, as RFC 4519/5280 want) with
- *  publicKey, signature algorithm sha256WithRSAEncryption or ecdsa-with-SHA256 by the key's type
- *  (std::invalid_argument for another type); the signature comes from sign.
- *  Returns PEM. Self-checks with X509_REQ_verify before returning (OpenSslError if it fails).
- *  Exceptions from sign pass through unchanged. */
+/** Builds a PKCS#10 request (version 0, no attributes) for subject (as canonicalSubject returns
+ *  it; UTF8String for every value except C which is PrintableString, emailAddress IA5String; DC is
+ *  IA5String and serialNumber PrintableString when their value allows, as RFC 4519/5280 want)
+ *  with publicKey.spkiDer as its SubjectPublicKeyInfo, signature algorithm sha256WithRSAEncryption
+ *  or ecdsa-with-SHA256 by publicKey.key's type (std::invalid_argument for another type or no
+ *  key); the signature comes from sign. Returns PEM, the same bytes OpenSSL's X509_REQ would
+ *  write. Before returning, checks the signature over the request with publicKey.key
+ *  (OpenSslError if it does not verify: a token that signs wrongly must not produce a request
+ *  for the CA). Exceptions from sign pass through unchanged. */
+std::string buildCsrPem(const SubjectFields& subject, const PublicKey& publicKey,
+                        const TbsSigner& sign);
+
+/** The same with publicKey's SubjectPublicKeyInfo encoded by OpenSSL. */
 std::string buildCsrPem(const SubjectFields& subject, EVP_PKEY* publicKey, const TbsSigner& sign);
 
 /** The DER SubjectPublicKeyInfo of a PEM CSR (OpenSslError if it does not parse). */

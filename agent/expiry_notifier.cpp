@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
@@ -352,14 +353,15 @@ DesktopNotifier notifySend(std::string program, std::chrono::milliseconds timeou
 
 std::vector<Certificate> holderCertificates(const pkcs11::Session& session) {
     std::vector<Certificate> found;
-    for (auto& stored : readCertificates(session)) {
-        const pkcs11::Bytes& id = stored.id;
+    auto stored = readCertificates(session);
+    const auto keyIds = stored.empty() ? std::set<pkcs11::Bytes>{}
+                                       : objectIds(session, {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY});
+    for (auto& certificate : stored) {
         const bool userCategory =
-            ulongIfPresent(session, stored.handle, CKA_CERTIFICATE_CATEGORY) == 1;
-        const bool withKey = !id.empty() && (!session.findByClass(CKO_PRIVATE_KEY, &id).empty() ||
-                                             !session.findByClass(CKO_PUBLIC_KEY, &id).empty());
+            ulongIfPresent(session, certificate.handle, CKA_CERTIFICATE_CATEGORY) == 1;
+        const bool withKey = keyIds.contains(certificate.id);
         if (userCategory || withKey) {
-            found.push_back(std::move(stored.certificate));
+            found.push_back(std::move(certificate.certificate));
         }
     }
     return found;

@@ -1,5 +1,6 @@
 #include "agent/module_discovery.hpp"
 
+#include <dlfcn.h>
 #include <p11-kit/p11-kit.h>
 
 #include <cstdlib>
@@ -159,23 +160,71 @@ ModuleDiscovery discoverModules(const DiscoverySources& sources) {
     return discovery;
 }
 
+namespace {
+
+/** libp11-kit, opened on first use and kept open: an agent whose modules are configured never
+ *  maps it, nor the libffi it pulls in (half a MiB of an idle agent's memory). Only the header's
+ *  declarations are used, to give each function its exact type. */
+class P11Kit {
+public:
+    static const P11Kit& instance() {
+        static const P11Kit kit;
+        return kit;
+    }
+
+    bool usable() const {
+        return modulesLoad && moduleGetFilename && moduleGetName && configOption && modulesRelease;
+    }
+
+    decltype(&p11_kit_modules_load) modulesLoad = nullptr;
+    decltype(&p11_kit_module_get_filename) moduleGetFilename = nullptr;
+    decltype(&p11_kit_module_get_name) moduleGetName = nullptr;
+    decltype(&p11_kit_config_option) configOption = nullptr;
+    decltype(&p11_kit_modules_release) modulesRelease = nullptr;
+
+private:
+    P11Kit() : library_(dlopen("libp11-kit.so.0", RTLD_NOW | RTLD_LOCAL)) {
+        if (library_ == nullptr) {
+            return;  // no p11-kit on this machine: nothing registered with it
+        }
+        find(modulesLoad, "p11_kit_modules_load");
+        find(moduleGetFilename, "p11_kit_module_get_filename");
+        find(moduleGetName, "p11_kit_module_get_name");
+        find(configOption, "p11_kit_config_option");
+        find(modulesRelease, "p11_kit_modules_release");
+    }
+
+    template <class Function>
+    void find(Function& function, const char* name) {
+        function = reinterpret_cast<Function>(dlsym(library_, name));
+    }
+
+    void* library_;
+};
+
+}  // namespace
+
 std::vector<RegisteredModule> p11KitRegisteredModules() {
     std::vector<RegisteredModule> found;
-    CK_FUNCTION_LIST** registered = p11_kit_modules_load(nullptr, 0);
+    const P11Kit& kit = P11Kit::instance();
+    if (!kit.usable()) {
+        return found;
+    }
+    CK_FUNCTION_LIST** registered = kit.modulesLoad(nullptr, 0);
     if (registered == nullptr) {
         return found;
     }
     for (CK_FUNCTION_LIST** module = registered; *module != nullptr; ++module) {
-        CString file(p11_kit_module_get_filename(*module), &free);
+        CString file(kit.moduleGetFilename(*module), &free);
         if (!file) {
             continue;  // p11-kit-proxy's own virtual modules have no file
         }
-        CString name(p11_kit_module_get_name(*module), &free);
-        CString trust(p11_kit_config_option(*module, "trust-policy"), &free);
+        CString name(kit.moduleGetName(*module), &free);
+        CString trust(kit.configOption(*module, "trust-policy"), &free);
         found.push_back(
             {name ? name.get() : "", file.get(), trust && std::string_view(trust.get()) == "yes"});
     }
-    p11_kit_modules_release(registered);
+    kit.modulesRelease(registered);
     return found;
 }
 

@@ -5,14 +5,16 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 
+#include <algorithm>
 #include <array>
+
+#include "agent/der.hpp"
 
 namespace kunci::agent {
 namespace {
 
 using OsslParamBldPtr = OpenSslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
 using OsslParamPtr = OpenSslPtr<OSSL_PARAM, OSSL_PARAM_free>;
-using EcGroupPtr = OpenSslPtr<EC_GROUP, EC_GROUP_free>;
 
 std::string drainErrorQueue() {
     std::string text;
@@ -88,12 +90,72 @@ EvpPkeyPtr ecKeyFromPoint(const char* groupName, std::span<const unsigned char> 
         return nullptr;
     }
     EvpPkeyPtr key(raw);
-    // fromdata decodes the point; the check also proves it lies on the curve.
+    // fromdata decodes the point; the check also proves it lies on the curve and is not the
+    // point at infinity. The quick check leaves out only the multiplication by the group order,
+    // which proves nothing more on the prime-order curves a token is asked for (P-256, P-384)
+    // and cost more than the rest of the request's encoding.
     EvpPkeyCtxPtr checkCtx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-    if (!checkCtx || EVP_PKEY_public_check(checkCtx.get()) != 1) {
+    if (!checkCtx || EVP_PKEY_public_check_quick(checkCtx.get()) != 1) {
         return nullptr;
     }
     return key;
+}
+
+// Whether OpenSSL knows the curve: a list made once, where building the group to see would cost
+// a tenth of a request's encoding every time.
+bool isBuiltinCurve(int nid) {
+    static const std::vector<int> known = [] {
+        std::vector<EC_builtin_curve> curves(EC_get_builtin_curves(nullptr, 0));
+        std::vector<int> nids;
+        for (std::size_t i = 0; i < EC_get_builtin_curves(curves.data(), curves.size()); ++i) {
+            nids.push_back(curves[i].nid);
+        }
+        return nids;
+    }();
+    return std::find(known.begin(), known.end(), nid) != known.end();
+}
+
+/** An EC public key with the curve's OID (DER) and the point encoding it was built from. */
+struct DecodedEcKey {
+    EvpPkeyPtr key;
+    Bytes curveOidDer;
+    Bytes point;
+};
+
+DecodedEcKey decodeEcPublicKey(const Bytes& ecParamsDer, const Bytes& ecPoint) {
+    const unsigned char* cursor = ecParamsDer.data();
+    Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &cursor, static_cast<long>(ecParamsDer.size())));
+    if (!oid || cursor != ecParamsDer.data() + ecParamsDer.size()) {
+        throw OpenSslError("EC parameters are not the DER OID of a named curve");
+    }
+    const int nid = OBJ_obj2nid(oid.get());
+    const char* groupName = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+    if (!groupName || !isBuiltinCurve(nid)) {
+        throw OpenSslError("EC parameters name a curve OpenSSL does not know");
+    }
+    // Written again from the object, so that what goes into a request is the canonical DER.
+    Bytes curveOidDer =
+        derEncode([&](unsigned char** out) { return i2d_ASN1_OBJECT(oid.get(), out); },
+                  "cannot encode the curve's OID");
+    // A DER OCTET STRING wrapping the point is what PKCS#11 specifies; some tokens give the
+    // bare point. Each encoding is tried; only one of them can decode as a point on the curve.
+    ERR_set_mark();
+    const unsigned char* octetCursor = ecPoint.data();
+    Asn1OctetStringPtr octets(
+        d2i_ASN1_OCTET_STRING(nullptr, &octetCursor, static_cast<long>(ecPoint.size())));
+    if (octets && octetCursor == ecPoint.data() + ecPoint.size()) {
+        const std::span<const unsigned char> inner(ASN1_STRING_get0_data(octets.get()),
+                                                   ASN1_STRING_length(octets.get()));
+        if (EvpPkeyPtr key = ecKeyFromPoint(groupName, inner)) {
+            ERR_pop_to_mark();
+            return {std::move(key), std::move(curveOidDer), Bytes(inner.begin(), inner.end())};
+        }
+    }
+    ERR_pop_to_mark();
+    if (EvpPkeyPtr key = ecKeyFromPoint(groupName, ecPoint)) {
+        return {std::move(key), std::move(curveOidDer), ecPoint};
+    }
+    throw OpenSslError("EC point is not a valid point on " + std::string(groupName));
 }
 
 }  // namespace
@@ -280,41 +342,35 @@ EvpPkeyPtr rsaPublicKey(const Bytes& modulus, const Bytes& publicExponent) {
 }
 
 EvpPkeyPtr ecPublicKey(const Bytes& ecParamsDer, const Bytes& ecPoint) {
-    const unsigned char* cursor = ecParamsDer.data();
-    Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &cursor, static_cast<long>(ecParamsDer.size())));
-    if (!oid || cursor != ecParamsDer.data() + ecParamsDer.size()) {
-        throw OpenSslError("EC parameters are not the DER OID of a named curve");
-    }
-    const int nid = OBJ_obj2nid(oid.get());
-    const char* groupName = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
-    EcGroupPtr group(nid == NID_undef ? nullptr : EC_GROUP_new_by_curve_name(nid));
-    if (!groupName || !group) {
-        throw OpenSslError("EC parameters name a curve OpenSSL does not know");
-    }
-    // A DER OCTET STRING wrapping the point is what PKCS#11 specifies; some tokens give the
-    // bare point. Each encoding is tried; only one of them can decode as a point on the curve.
-    ERR_set_mark();
-    const unsigned char* octetCursor = ecPoint.data();
-    Asn1OctetStringPtr octets(
-        d2i_ASN1_OCTET_STRING(nullptr, &octetCursor, static_cast<long>(ecPoint.size())));
-    if (octets && octetCursor == ecPoint.data() + ecPoint.size()) {
-        const std::span<const unsigned char> inner(ASN1_STRING_get0_data(octets.get()),
-                                                   ASN1_STRING_length(octets.get()));
-        if (EvpPkeyPtr key = ecKeyFromPoint(groupName, inner)) {
-            ERR_pop_to_mark();
-            return key;
-        }
-    }
-    ERR_pop_to_mark();
-    if (EvpPkeyPtr key = ecKeyFromPoint(groupName, ecPoint)) {
-        return key;
-    }
-    throw OpenSslError("EC point is not a valid point on " + std::string(groupName));
+    return decodeEcPublicKey(ecParamsDer, ecPoint).key;
 }
 
 Bytes subjectPublicKeyInfoDer(EVP_PKEY* key) {
     return derEncode([&](unsigned char** out) { return i2d_PUBKEY(key, out); },
                      "cannot encode SubjectPublicKeyInfo");
+}
+
+PublicKey rsaPublicKeyWithSpki(const Bytes& modulus, const Bytes& publicExponent) {
+    EvpPkeyPtr key = rsaPublicKey(modulus, publicExponent);
+    // AlgorithmIdentifier { rsaEncryption, NULL }
+    static const Bytes algorithm{0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+    const Bytes rsaKey =
+        der::sequence({der::unsignedInteger(modulus), der::unsignedInteger(publicExponent)});
+    return {std::move(key), der::sequence({algorithm, der::bitString(rsaKey)})};
+}
+
+PublicKey ecPublicKeyWithSpki(const Bytes& ecParamsDer, const Bytes& ecPoint) {
+    DecodedEcKey decoded = decodeEcPublicKey(ecParamsDer, ecPoint);
+    if (decoded.point.front() != 0x04) {
+        // Compressed (or hybrid), which tokens rarely give: OpenSSL writes it uncompressed.
+        Bytes spki = subjectPublicKeyInfoDer(decoded.key.get());
+        return {std::move(decoded.key), std::move(spki)};
+    }
+    // OID id-ecPublicKey
+    static const Bytes ecPublicKeyOid{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+    const Bytes algorithm = der::sequence({ecPublicKeyOid, decoded.curveOidDer});
+    return {std::move(decoded.key), der::sequence({algorithm, der::bitString(decoded.point)})};
 }
 
 EvpPkeyPtr publicKeyFromSpki(std::span<const unsigned char> spkiDer) {

@@ -101,6 +101,19 @@ EvpPkeyPtr rsaPublicKey(const Bytes& modulus, const Bytes& publicExponent);
 EvpPkeyPtr ecPublicKey(const Bytes& ecParamsDer, const Bytes& ecPoint);
 /** DER SubjectPublicKeyInfo of key. */
 Bytes subjectPublicKeyInfoDer(EVP_PKEY* key);
+
+/** A public key as OpenSSL's key (to check signatures with) and as the DER
+ *  SubjectPublicKeyInfo that goes into a certificate request. */
+struct PublicKey {
+    EvpPkeyPtr key;
+    Bytes spkiDer;
+};
+/** rsaPublicKey / ecPublicKey (same checks, same exceptions), with the SubjectPublicKeyInfo
+ *  written from the token's attributes: the same bytes as subjectPublicKeyInfoDer(key), whose
+ *  encoder round trip in OpenSSL 3 costs more than the rest of a CSR. An EC point the token gives
+ *  compressed is written uncompressed, as OpenSSL writes it. */
+PublicKey rsaPublicKeyWithSpki(const Bytes& modulus, const Bytes& publicExponent);
+PublicKey ecPublicKeyWithSpki(const Bytes& ecParamsDer, const Bytes& ecPoint);
 /** Parses a DER SubjectPublicKeyInfo (OpenSslError if it is not exactly one). */
 EvpPkeyPtr publicKeyFromSpki(std::span<const unsigned char> spkiDer);
 /** True when both SubjectPublicKeyInfos hold the same public key (compared as keys, so a

@@ -79,14 +79,14 @@ TbsSigner tokenSigner(pkcs11::Session& session, CK_OBJECT_HANDLE privateKey, pkc
     };
 }
 
-EvpPkeyPtr tokenPublicKey(pkcs11::Session& session, CK_OBJECT_HANDLE publicKey,
-                          pkcs11::KeyType type) {
+PublicKey tokenPublicKey(pkcs11::Session& session, CK_OBJECT_HANDLE publicKey,
+                         pkcs11::KeyType type) {
     if (type == pkcs11::KeyType::Rsa) {
         const auto key = session.rsaPublicKey(publicKey);
-        return rsaPublicKey(key.modulus, key.publicExponent);
+        return rsaPublicKeyWithSpki(key.modulus, key.publicExponent);
     }
     const auto key = session.ecPublicKey(publicKey);
-    return ecPublicKey(key.params, key.point);
+    return ecPublicKeyWithSpki(key.params, key.point);
 }
 
 std::optional<CK_OBJECT_HANDLE> findCertificate(const pkcs11::Session& session,
@@ -230,7 +230,7 @@ nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& ori
         const auto publicKey =
             onToken([&] { return tokenPublicKey(session, pair.publicKey, request.keySpec.type); });
         renewal.csr = onToken([&] {
-            return buildCsrPem(request.subject, publicKey.get(),
+            return buildCsrPem(request.subject, publicKey,
                                tokenSigner(session, pair.privateKey, request.keySpec.type));
         });
     } catch (...) {

@@ -25,4 +25,17 @@ std::vector<StoredCertificate> readCertificates(const pkcs11::Session& session) 
     return found;
 }
 
+std::set<pkcs11::Bytes> objectIds(const pkcs11::Session& session,
+                                  std::initializer_list<CK_OBJECT_CLASS> classes) {
+    std::set<pkcs11::Bytes> ids;
+    for (const CK_OBJECT_CLASS objectClass : classes) {
+        for (const auto handle : session.findByClass(objectClass)) {
+            if (auto id = session.attributeIfPresent(handle, CKA_ID); id && !id->empty()) {
+                ids.insert(std::move(*id));
+            }
+        }
+    }
+    return ids;
+}
+
 }  // namespace kunci::agent

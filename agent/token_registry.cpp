@@ -34,6 +34,9 @@ std::vector<TokenRef> TokenRegistry::tokens() const {
 
 std::optional<TokenRegistry::Held> TokenRegistry::hold(const std::string& id) const {
     Lease lease(inUse_);
+    if (auto token = atLastPlace(id)) {
+        return Held{std::move(lease), std::move(*token)};
+    }
     for (auto& token : tokensLeased()) {
         if (token.id == id) {
             return Held{std::move(lease), std::move(token)};
@@ -46,6 +49,10 @@ bool TokenRegistry::refreshIfIdle() {
     std::unique_lock exclusive(inUse_, std::try_to_lock);
     if (!exclusive) {
         return false;
+    }
+    {
+        const std::lock_guard lock(placesMutex_);
+        places_.clear();
     }
     for (auto& module : modules_) {
         try {
@@ -85,7 +92,34 @@ std::vector<TokenRef> TokenRegistry::tokensLeased() const {
             }
         }
     }
+    std::map<std::string, Place> places;
+    for (const auto& token : found) {
+        places.emplace(token.id, Place{token.module, token.slot});
+    }
+    const std::lock_guard lock(placesMutex_);
+    places_ = std::move(places);
     return found;
+}
+
+std::optional<TokenRef> TokenRegistry::atLastPlace(const std::string& id) const {
+    Place place;
+    {
+        const std::lock_guard lock(placesMutex_);
+        const auto found = places_.find(id);
+        if (found == places_.end()) {
+            return std::nullopt;
+        }
+        place = found->second;
+    }
+    try {
+        TokenRef token{id, place.module, place.slot, place.module->tokenInfo(place.slot.id)};
+        if (token.info.flags.tokenInitialized && tokenId(token.info) == id) {
+            return token;
+        }
+    } catch (const pkcs11::Error&) {
+        // Pulled out, or the slot is gone: the whole listing says where the token is, if anywhere.
+    }
+    return std::nullopt;
 }
 
 std::vector<std::string> defaultModulePaths() {

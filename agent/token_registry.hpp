@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -37,19 +39,34 @@ public:
     explicit TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules);
 
     const std::vector<std::unique_ptr<pkcs11::Module>>& modules() const { return modules_; }
-    /** Every token present now; a token reached through two modules is listed once (the first). */
+    /** Every token present now; a token reached through two modules is listed once (the first).
+     *  Remembers, for hold, where each token was found. */
     std::vector<TokenRef> tokens() const;
+    /** The token with this id, present now. Where the last listing found it is tried first, with
+     *  one C_GetTokenInfo that must still show that token there (the same id, initialised);
+     *  anything else (another token in the slot, the slot gone, any Cryptoki error) falls back
+     *  to a whole listing, as does a token the last listing did not see. */
     std::optional<Held> hold(const std::string& id) const;
 
     /** Re-initialises every module when no lease is out, so that tokens created or deleted by
-     *  other processes are seen (SoftHSM shows them no other way). False when in use. */
+     *  other processes are seen (SoftHSM shows them no other way). False when in use. Forgets
+     *  where tokens were: slot ids may change. */
     bool refreshIfIdle();
 
 private:
+    /** Where a listing found a token. */
+    struct Place {
+        const pkcs11::Module* module = nullptr;
+        pkcs11::SlotInfo slot;
+    };
+
     std::vector<TokenRef> tokensLeased() const;
+    std::optional<TokenRef> atLastPlace(const std::string& id) const;
 
     std::vector<std::unique_ptr<pkcs11::Module>> modules_;
     mutable std::shared_mutex inUse_;
+    mutable std::mutex placesMutex_;
+    mutable std::map<std::string, Place> places_;  // from the last listing, by token id
 };
 
 /** The modules to load when none is named: discoverModules on this machine (p11-kit's registered

@@ -1,6 +1,7 @@
 #include "agent/token_service.hpp"
 
 #include <chrono>
+#include <set>
 
 #include "agent/openssl.hpp"
 #include "agent/stored_certificates.hpp"
@@ -100,9 +101,11 @@ nlohmann::json TokenService::listCertificates(const std::string& tokenId,
         pkcs11::Session session(*token.module, token.slot.id, false);
         logInIfOffered(session, token, credentials);
         nlohmann::json certificates = nlohmann::json::array();
-        for (const auto& stored : readCertificates(session)) {
-            const bool hasPrivateKey =
-                !stored.id.empty() && !session.findByClass(CKO_PRIVATE_KEY, &stored.id).empty();
+        const auto found = readCertificates(session);
+        const auto privateKeyIds =
+            found.empty() ? std::set<pkcs11::Bytes>{} : objectIds(session, {CKO_PRIVATE_KEY});
+        for (const auto& stored : found) {
+            const bool hasPrivateKey = privateKeyIds.contains(stored.id);
             certificates.push_back(
                 certificateView(stored.certificate, toHex(stored.id), stored.label, hasPrivateKey));
         }

@@ -557,6 +557,10 @@ void Server::State::onAccept(ErrorCode ec, tcp::socket socket) {
         log("accept failed: " + ec.message());
     } else {
         const auto id = nextId.fetch_add(1);
+        // An answer larger than Beast's write buffer leaves in several writes; with Nagle's
+        // algorithm on, each after the first waits for the page's delayed ACK (40 ms on Linux).
+        ErrorCode ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto session = std::make_shared<HttpSession>(shared_from_this(), std::move(socket), id);
         if (!add(id, session)) {
             return;  // stopping

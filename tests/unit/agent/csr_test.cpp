@@ -1,8 +1,12 @@
 #include "agent/csr.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "test_util.hpp"
@@ -51,6 +55,65 @@ TbsSigner signerFor(EVP_PKEY* key) {
     };
 }
 
+/** signer, asked once per distinct input: a second request over the same bytes gets the same
+ *  (for EC, otherwise random) signature, so that two encoders can be compared byte for byte. */
+TbsSigner remembering(TbsSigner signer, std::map<Bytes, Bytes>& memory) {
+    return [signer = std::move(signer), &memory](const Bytes& tbs) {
+        auto [entry, fresh] = memory.try_emplace(tbs);
+        if (fresh) {
+            entry->second = signer(tbs);
+        }
+        return entry->second;
+    };
+}
+
+/** The request as OpenSSL's X509_REQ writes it, with the subject name of csrPem: the reference a
+ *  request written by hand must equal. */
+std::string opensslRequestPem(const std::string& csrPem, EVP_PKEY* key, const TbsSigner& sign) {
+    BioPtr in(BIO_new_mem_buf(csrPem.data(), static_cast<int>(csrPem.size())));
+    X509ReqPtr parsed(PEM_read_bio_X509_REQ(in.get(), nullptr, nullptr, nullptr));
+    X509ReqPtr request(X509_REQ_new());
+    X509AlgorPtr algorithm(X509_ALGOR_new());
+    if (!parsed || !request || !algorithm) {
+        throw OpenSslError("reference request");
+    }
+    const bool rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
+    X509_ALGOR_set0(algorithm.get(),
+                    OBJ_nid2obj(rsa ? NID_sha256WithRSAEncryption : NID_ecdsa_with_SHA256),
+                    rsa ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr);
+    if (X509_REQ_set_version(request.get(), X509_REQ_VERSION_1) != 1 ||
+        X509_REQ_set_subject_name(request.get(), X509_REQ_get_subject_name(parsed.get())) != 1 ||
+        X509_REQ_set_pubkey(request.get(), key) != 1 ||
+        X509_REQ_set1_signature_algo(request.get(), algorithm.get()) != 1) {
+        throw OpenSslError("reference request");
+    }
+    const Bytes tbs =
+        derEncode([&](unsigned char** out) { return i2d_re_X509_REQ_tbs(request.get(), out); },
+                  "reference tbs");
+    const Bytes signature = sign(tbs);
+    Asn1BitStringPtr bits(ASN1_BIT_STRING_new());
+    ASN1_BIT_STRING_set(bits.get(), const_cast<unsigned char*>(signature.data()),
+                        static_cast<int>(signature.size()));
+    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    X509_REQ_set0_signature(request.get(), bits.release());
+    BioPtr out(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509_REQ(out.get(), request.get());
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, static_cast<std::size_t>(size));
+}
+
+/** The key's public half as a token's attributes give it, read back with *PublicKeyWithSpki. */
+PublicKey asTokenGivesIt(EVP_PKEY* key) {
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        return rsaPublicKeyWithSpki(test::bnParam(key, OSSL_PKEY_PARAM_RSA_N),
+                                    test::bnParam(key, OSSL_PKEY_PARAM_RSA_E));
+    }
+    const int nid = EVP_PKEY_get_bits(key) == 256 ? NID_X9_62_prime256v1 : NID_secp384r1;
+    return ecPublicKeyWithSpki(test::curveOidDer(nid), test::octetStringDer(test::ecPoint(key)));
+}
+
 class CsrTest : public ::testing::Test {
 protected:
     std::filesystem::path writeCsr(const std::string& pem) {
@@ -90,6 +153,42 @@ TEST_F(CsrTest, buildCsrPem_unsupportedKeyType_throwsInvalidArgument) {
     const EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
     ASSERT_TRUE(key);
     EXPECT_THROW(buildCsrPem(kSubject, key.get(), signerFor(key.get())), std::invalid_argument);
+}
+
+TEST_F(CsrTest, buildCsrPem_publicKeyWithoutKey_throwsInvalidArgument) {
+    EXPECT_THROW(buildCsrPem(kSubject, PublicKey{}, [](const Bytes&) { return Bytes{}; }),
+                 std::invalid_argument);
+}
+
+TEST_F(CsrTest, buildCsrPem_tokenKeySignedByOtherKey_throwsOpenSslError) {
+    for (const auto& [type, curve] : {std::pair{"EC", "P-256"}, std::pair{"EC", "P-384"}}) {
+        SCOPED_TRACE(curve);
+        const EvpPkeyPtr key = test::generate(type, curve);
+        const EvpPkeyPtr other = test::generate(type, curve);
+        EXPECT_THROW(buildCsrPem(kSubject, asTokenGivesIt(key.get()), signerFor(other.get())),
+                     OpenSslError);
+    }
+    const EvpPkeyPtr rsa = test::generateRsa(2048);
+    const EvpPkeyPtr otherRsa = test::generateRsa(2048);
+    EXPECT_THROW(buildCsrPem(kSubject, asTokenGivesIt(rsa.get()), signerFor(otherRsa.get())),
+                 OpenSslError);
+}
+
+TEST_F(CsrTest, buildCsrPem_tokenAttributes_sameBytesAsOpenSslX509Req) {
+    std::vector<EvpPkeyPtr> keys;
+    keys.push_back(test::generate("EC", "P-256"));
+    keys.push_back(test::generate("EC", "P-384"));
+    keys.push_back(test::generateRsa(2048));
+    for (const EvpPkeyPtr& key : keys) {
+        SCOPED_TRACE(EVP_PKEY_get_bits(key.get()));
+        ASSERT_TRUE(key);
+        std::map<Bytes, Bytes> signatures;
+        const TbsSigner sign = remembering(signerFor(key.get()), signatures);
+        const std::string pem = buildCsrPem(kSubject, asTokenGivesIt(key.get()), sign);
+        EXPECT_EQ(pem, opensslRequestPem(pem, key.get(), sign));
+        EXPECT_EQ(signatures.size(), 1u) << "the two requests differ before their signatures";
+        openssl({"req", "-in", writeCsr(pem).string(), "-verify", "-noout"});
+    }
 }
 
 TEST_F(CsrTest, csrSubjectPublicKeyInfoDer_notACsr_throwsOpenSslError) {

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "test_util.hpp"
+
 namespace kunci::agent {
 namespace {
 
@@ -14,44 +16,12 @@ Bytes bytesOf(std::string_view text) {
     return Bytes(text.begin(), text.end());
 }
 
-EvpPkeyPtr generate(const char* type, const char* curve) {
-    return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, type, curve));
-}
-
-EvpPkeyPtr generateRsa(std::size_t bits) {
-    return EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits));
-}
-
-Bytes bnParam(EVP_PKEY* key, const char* name) {
-    BIGNUM* raw = nullptr;
-    EXPECT_EQ(EVP_PKEY_get_bn_param(key, name, &raw), 1);
-    BignumPtr bn(raw);
-    Bytes out(static_cast<std::size_t>(BN_num_bytes(bn.get())));
-    BN_bn2bin(bn.get(), out.data());
-    return out;
-}
-
-Bytes ecPoint(EVP_PKEY* key) {
-    Bytes point(200);
-    std::size_t size = 0;
-    EXPECT_EQ(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                              point.size(), &size),
-              1);
-    point.resize(size);
-    return point;
-}
-
-Bytes curveOidDer(int nid) {
-    return derEncode([&](unsigned char** out) { return i2d_ASN1_OBJECT(OBJ_nid2obj(nid), out); },
-                     "oid");
-}
-
-Bytes octetStringDer(const Bytes& content) {
-    Asn1OctetStringPtr octets(ASN1_OCTET_STRING_new());
-    ASN1_OCTET_STRING_set(octets.get(), content.data(), static_cast<int>(content.size()));
-    return derEncode([&](unsigned char** out) { return i2d_ASN1_OCTET_STRING(octets.get(), out); },
-                     "octets");
-}
+using test::bnParam;
+using test::curveOidDer;
+using test::ecPoint;
+using test::generate;
+using test::generateRsa;
+using test::octetStringDer;
 
 TEST(OpenSslErrorTest, construct_withQueuedError_drainsQueueIntoMessage) {
     ERR_raise(ERR_LIB_EVP, ERR_R_MALLOC_FAILURE);
@@ -205,6 +175,73 @@ TEST(EcPublicKeyTest, rawOrDerPoint_equalsSoftwareKeySpki) {
             subjectPublicKeyInfoDer(ecPublicKey(curveOidDer(nid), octetStringDer(point)).get()),
             expected);
     }
+}
+
+TEST(PublicKeyWithSpkiTest, rsaEmptyOrZeroComponents_throws) {
+    EXPECT_THROW(rsaPublicKeyWithSpki(Bytes{}, Bytes{1, 0, 1}), OpenSslError);
+    EXPECT_THROW(rsaPublicKeyWithSpki(Bytes{0xc5, 0x01}, Bytes{}), OpenSslError);
+    EXPECT_THROW(rsaPublicKeyWithSpki(Bytes{0x00, 0x00}, Bytes{1, 0, 1}), OpenSslError);
+}
+
+TEST(PublicKeyWithSpkiTest, ecInvalidParamsOrPoint_throws) {
+    const EvpPkeyPtr key = generate("EC", "P-256");
+    Bytes point = ecPoint(key.get());
+    EXPECT_THROW(ecPublicKeyWithSpki(Bytes{0x06, 0x03, 0x2a, 0x03, 0x04}, point), OpenSslError);
+    EXPECT_THROW(ecPublicKeyWithSpki(curveOidDer(NID_sha256), point), OpenSslError);
+    EXPECT_THROW(ecPublicKeyWithSpki(curveOidDer(NID_secp384r1), point), OpenSslError);
+    point.back() ^= 0x01;
+    EXPECT_THROW(ecPublicKeyWithSpki(curveOidDer(NID_X9_62_prime256v1), octetStringDer(point)),
+                 OpenSslError);
+}
+
+TEST(PublicKeyWithSpkiTest, rsaComponents_spkiIsOpenSslEncodingOfTheKey) {
+    for (const std::size_t bits : {1024, 2048, 3072}) {
+        SCOPED_TRACE(bits);
+        const EvpPkeyPtr key = generateRsa(bits);
+        ASSERT_TRUE(key);
+        const Bytes expected = subjectPublicKeyInfoDer(key.get());
+        const Bytes modulus = bnParam(key.get(), OSSL_PKEY_PARAM_RSA_N);
+        const Bytes exponent = bnParam(key.get(), OSSL_PKEY_PARAM_RSA_E);
+        const PublicKey built = rsaPublicKeyWithSpki(modulus, exponent);
+        EXPECT_EQ(built.spkiDer, expected);
+        EXPECT_EQ(subjectPublicKeyInfoDer(built.key.get()), expected);
+        // A token may give the numbers with leading zero bytes.
+        Bytes paddedModulus{0x00, 0x00};
+        paddedModulus.insert(paddedModulus.end(), modulus.begin(), modulus.end());
+        EXPECT_EQ(rsaPublicKeyWithSpki(paddedModulus, Bytes{0x00, 0x01, 0x00, 0x01}).spkiDer,
+                  expected);
+    }
+}
+
+TEST(PublicKeyWithSpkiTest, ecRawOrDerPoint_spkiIsOpenSslEncodingOfTheKey) {
+    for (const auto& [curve, nid] :
+         {std::pair{"P-256", NID_X9_62_prime256v1}, std::pair{"P-384", NID_secp384r1},
+          std::pair{"P-521", NID_secp521r1}}) {
+        SCOPED_TRACE(curve);
+        const EvpPkeyPtr key = generate("EC", curve);
+        ASSERT_TRUE(key);
+        const Bytes expected = subjectPublicKeyInfoDer(key.get());
+        const Bytes point = ecPoint(key.get());
+        for (const Bytes& given : {point, octetStringDer(point)}) {
+            const PublicKey built = ecPublicKeyWithSpki(curveOidDer(nid), given);
+            EXPECT_EQ(built.spkiDer, expected);
+            EXPECT_EQ(subjectPublicKeyInfoDer(built.key.get()), expected);
+        }
+    }
+}
+
+TEST(PublicKeyWithSpkiTest, ecCompressedPoint_spkiHoldsItUncompressedAsOpenSslWrites) {
+    const EvpPkeyPtr key = generate("EC", "P-256");
+    ASSERT_TRUE(key);
+    const Bytes expected = subjectPublicKeyInfoDer(key.get());
+    ASSERT_EQ(EVP_PKEY_set_utf8_string_param(key.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                             "compressed"),
+              1);
+    const Bytes compressed = ecPoint(key.get());
+    ASSERT_EQ(compressed.size(), 33u);
+    const PublicKey built =
+        ecPublicKeyWithSpki(curveOidDer(NID_X9_62_prime256v1), octetStringDer(compressed));
+    EXPECT_EQ(built.spkiDer, expected);
 }
 
 TEST(SamePublicKeyTest, differentOrUnparseable_isFalse) {
