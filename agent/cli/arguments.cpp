@@ -56,19 +56,6 @@ std::string trimEscaped(std::string_view text) {
     return std::string(text.substr(begin, end - begin));
 }
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::string unescape(std::string_view text) {
     std::string value;
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -79,8 +66,9 @@ std::string unescape(std::string_view text) {
         if (i + 1 >= text.size()) {
             throw UsageError("--subject: a value ends with a lone backslash");
         }
-        if (i + 2 < text.size() && hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
-            value += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+        if (const auto byte =
+                i + 2 < text.size() ? agent::fromHex(text.substr(i + 1, 2)) : std::nullopt) {
+            value += static_cast<char>(byte->front());
             i += 2;
         } else {
             value += text[++i];
