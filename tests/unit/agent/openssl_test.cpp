@@ -206,8 +206,8 @@ TEST(PublicKeyWithSpkiTest, rsaComponents_spkiIsOpenSslEncodingOfTheKey) {
         EXPECT_EQ(built.spkiDer, expected);
         EXPECT_EQ(subjectPublicKeyInfoDer(built.key.get()), expected);
         // A token may give the numbers with leading zero bytes.
-        Bytes paddedModulus{0x00, 0x00};
-        paddedModulus.insert(paddedModulus.end(), modulus.begin(), modulus.end());
+        Bytes paddedModulus = modulus;
+        paddedModulus.insert(paddedModulus.begin(), 2, 0x00);
         EXPECT_EQ(rsaPublicKeyWithSpki(paddedModulus, Bytes{0x00, 0x01, 0x00, 0x01}).spkiDer,
                   expected);
     }
