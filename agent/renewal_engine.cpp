@@ -10,6 +10,7 @@
 #include "agent/csr.hpp"
 #include "agent/errors.hpp"
 #include "agent/openssl.hpp"
+#include "agent/token_csr.hpp"
 #include "agent/token_service.hpp"
 
 namespace kunci::agent {
@@ -64,29 +65,6 @@ nlohmann::json subjectJson(const SubjectFields& subject) {
 ipc::RpcError stateError(const Renewal& renewal, const std::string& action) {
     return failure("renewal-state",
                    "The renewal is " + toString(renewal.state) + " and cannot be " + action + ".");
-}
-
-/** Signs the request's to-be-signed bytes on the token, as PKCS#10 wants the signature. */
-TbsSigner tokenSigner(pkcs11::Session& session, CK_OBJECT_HANDLE privateKey, pkcs11::KeyType type) {
-    return [&session, privateKey, type](const Bytes& tbs) -> Bytes {
-        if (type == pkcs11::KeyType::Rsa) {
-            CK_MECHANISM mechanism{CKM_SHA256_RSA_PKCS, nullptr, 0};
-            return session.sign(privateKey, mechanism, tbs);
-        }
-        CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
-        const Bytes raw = session.sign(privateKey, mechanism, sha256(tbs));
-        return ecdsaRawToDer(raw);
-    };
-}
-
-PublicKey tokenPublicKey(pkcs11::Session& session, CK_OBJECT_HANDLE publicKey,
-                         pkcs11::KeyType type) {
-    if (type == pkcs11::KeyType::Rsa) {
-        const auto key = session.rsaPublicKey(publicKey);
-        return rsaPublicKeyWithSpki(key.modulus, key.publicExponent);
-    }
-    const auto key = session.ecPublicKey(publicKey);
-    return ecPublicKeyWithSpki(key.params, key.point);
 }
 
 std::optional<CK_OBJECT_HANDLE> findCertificate(const pkcs11::Session& session,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agent/csr.hpp"
+#include "agent/token_csr.hpp"
 #include "test_util.hpp"
 #include "token_fixture.hpp"
 
@@ -22,29 +23,6 @@ const SubjectFields kSubject =
 Bytes readBytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-/** Signs as renewal.begin has the token sign: CKM_SHA256_RSA_PKCS, or CKM_ECDSA over the
- *  SHA-256 with the raw r||s turned into DER. */
-TbsSigner tokenSigner(pkcs11::Session& session, CK_OBJECT_HANDLE privateKey, pkcs11::KeyType type) {
-    return [&session, privateKey, type](const Bytes& tbs) {
-        if (type == pkcs11::KeyType::Rsa) {
-            return session.sign(privateKey, CK_MECHANISM{CKM_SHA256_RSA_PKCS, nullptr, 0}, tbs);
-        }
-        return ecdsaRawToDer(
-            session.sign(privateKey, CK_MECHANISM{CKM_ECDSA, nullptr, 0}, sha256(tbs)));
-    };
-}
-
-/** The public key as renewal.begin reads it from the token. */
-PublicKey tokenPublicKey(const pkcs11::Session& session, CK_OBJECT_HANDLE publicKey,
-                         pkcs11::KeyType type) {
-    if (type == pkcs11::KeyType::Rsa) {
-        const auto key = session.rsaPublicKey(publicKey);
-        return rsaPublicKeyWithSpki(key.modulus, key.publicExponent);
-    }
-    const auto key = session.ecPublicKey(publicKey);
-    return ecPublicKeyWithSpki(key.params, key.point);
 }
 
 class CsrTokenTest : public test::TokenTest {
