@@ -650,8 +650,14 @@ bool PinentryPrompt::confirm(const ConfirmRequest& request) const {
     pinentry.command("SETOK _Allow");
     pinentry.command("SETCANCEL _Refuse");
     Reply reply;
-    // Refuse, cancel, no answer, or an error showing the question: never consent.
-    return pinentry.ask("CONFIRM", reply) && reply.ok;
+    // Refuse, cancel, no answer, an error showing the question, or a pinentry that breaks or
+    // ends once it has the question: never consent. Only a prompt that could not be set up
+    // counts as no prompt (PromptUnavailable), where the page-given PIN is the consent.
+    try {
+        return pinentry.ask("CONFIRM", reply) && reply.ok;
+    } catch (const PromptUnavailable&) {
+        return false;
+    }
 }
 
 std::unique_ptr<PinPrompt> choosePinPrompt(const std::optional<std::string>& pinentryOption,

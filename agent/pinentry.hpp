@@ -23,8 +23,9 @@ public:
      *  within the prompt's time limit. Throws PromptUnavailable when the program cannot be
      *  started, fails, or does not speak Assuan. */
     std::optional<Secret> askPin(const PinRequest& request) const override;
-    /** True when the holder chose Allow; false for Refuse, cancel, no answer in time, or any
-     *  error pinentry reports to CONFIRM. Throws PromptUnavailable as askPin does. */
+    /** True when the holder chose Allow; false for Refuse, cancel, no answer in time, any
+     *  error pinentry reports to CONFIRM, or a pinentry that fails or ends once asked. Throws
+     *  PromptUnavailable as askPin does while the question is being set up. */
     bool confirm(const ConfirmRequest& request) const override;
 
     const std::string& program() const { return program_; }

@@ -165,5 +165,25 @@ TEST_F(AgentPromptTest, renewalBegin_graphicalSession_asksThroughPinentryOnPath)
     EXPECT_NE(findLine(transcript(), kDescription), -1) << ::testing::PrintToString(transcript());
 }
 
+// A signature the page gave the PIN for is still confirmed by the holder (protocol 4,
+// signature.sign); a pinentry that has the question and then dies has not said yes.
+TEST_F(AgentPromptTest, signatureSign_pinentryEndsOnConfirm_userCancelledNotSigned) {
+    const auto program = writePinentry(Peer().endOn("CONFIRM"));
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+    const Json begun = client_->call(
+        "renewal.begin",
+        {{"token", tokenId(*client_)}, {"key", kEcP256}, {"subject", kSubject}, {"pin", kUserPin}});
+    ASSERT_TRUE(succeeded(begun)) << begun.dump();
+
+    const Json signed_ =
+        client_->call("signature.sign", {{"token", tokenId(*client_)},
+                                         {"keyId", begun["result"]["keyId"]},
+                                         {"digest", "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="},
+                                         {"pin", kUserPin}});
+
+    EXPECT_TRUE(isAppError(signed_, "user-cancelled")) << signed_.dump();
+    EXPECT_NE(findLine(transcript(), "CONFIRM"), -1) << ::testing::PrintToString(transcript());
+}
+
 }  // namespace
 }  // namespace kunci::pinentry_test

@@ -63,6 +63,9 @@ void writePeer(const fs::path& file, const fs::path& transcript, const Peer& pee
                 printLines(peer.getpinRuns[run]) + " ;;\n";
     }
     body += "      esac ;;\n";
+    for (const auto& verb : peer.endsOn) {
+        body += "    " + verb + ") exit 1 ;;\n";
+    }
     for (const auto& [verb, lines] : peer.answers) {
         body += "    " + verb + ") " + printLines(lines) + " ;;\n";
     }

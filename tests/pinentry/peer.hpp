@@ -16,6 +16,9 @@ struct Peer {
     std::map<std::string, std::vector<std::string>> answers;
     /** GETPIN's answer in the first, second... run of the script; the last one repeats. */
     std::vector<std::vector<std::string>> getpinRuns{{"D 739164", "OK"}};
+    /** Verbs on which the peer ends at once (exit 1), without answering: a pinentry that crashes
+     *  or is killed while asking. */
+    std::vector<std::string> endsOn;
     /** Shell commands run on BYE. */
     std::string onBye = "printf '%s\\n' 'OK closing connection'; exit 0";
 
@@ -35,6 +38,10 @@ struct Peer {
     /** GETPIN's answer in the next run, and those after. */
     Peer& thenGetpin(std::vector<std::string> lines) {
         getpinRuns.push_back(std::move(lines));
+        return *this;
+    }
+    Peer& endOn(std::string verb) {
+        endsOn.push_back(std::move(verb));
         return *this;
     }
     Peer& onByeRun(std::string commands) {

@@ -371,8 +371,23 @@ TEST_F(PinentryPromptTest, askPin_twoCalls_startTheProgramEachTime) {
     EXPECT_NE(findLine(transcript(), "# run 2"), -1);
 }
 
-TEST_F(PinentryPromptTest, confirm_garbage_throwsPromptUnavailable) {
+TEST_F(PinentryPromptTest, confirm_garbageAnswer_returnsFalse) {
     const auto prompt = promptWith(Peer().answer("CONFIRM", {"yes please"}));
+
+    EXPECT_FALSE(prompt.confirm(confirmRequest()));
+    EXPECT_TRUE(noChildLeft());
+}
+
+TEST_F(PinentryPromptTest, confirm_pinentryEndsWhenAsked_returnsFalse) {
+    const auto prompt = promptWith(Peer().endOn("CONFIRM"));
+
+    EXPECT_FALSE(prompt.confirm(confirmRequest()));
+    EXPECT_NE(findLine(transcript(), "CONFIRM"), -1);
+    EXPECT_TRUE(noChildLeft());
+}
+
+TEST_F(PinentryPromptTest, confirm_garbageGreeting_throwsPromptUnavailable) {
+    const auto prompt = promptWith(Peer().greetWith({"hello"}));
 
     EXPECT_THROW(prompt.confirm(confirmRequest()), PromptUnavailable);
     EXPECT_TRUE(noChildLeft());
