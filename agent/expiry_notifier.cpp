@@ -23,11 +23,7 @@ namespace {
 using SystemTime = std::chrono::system_clock::time_point;
 
 std::chrono::year_month_day localYmd(SystemTime t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm local{};
-    if (::localtime_r(&seconds, &local) == nullptr) {
-        throw std::runtime_error("localtime_r failed");
-    }
+    const std::tm local = platform::localTime(std::chrono::system_clock::to_time_t(t));
     return std::chrono::year_month_day{std::chrono::year{local.tm_year + 1900},
                                        std::chrono::month{static_cast<unsigned>(local.tm_mon + 1)},
                                        std::chrono::day{static_cast<unsigned>(local.tm_mday)}};

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -27,6 +28,15 @@ std::optional<std::string> environmentVariable(const char* name);
 /** Sets a variable of the process's own environment; call before any thread starts. Throws
  *  std::system_error. */
 void setEnvironmentVariable(const std::string& name, const std::string& value);
+
+/** Sets the process up before any thread starts: POSIX: SIGPIPE ignored (a helper or a peer that
+ *  goes is an error code, not the agent's end); glibc: one malloc arena for every thread (the
+ *  agent idles nearly all day, and each worker would otherwise keep an arena of its own resident,
+ *  about 160 KiB in all). */
+void prepareProcess();
+
+/** t as the local calendar time. Throws std::runtime_error. */
+std::tm localTime(std::time_t t);
 
 /** An open file, pipe or lock of this process (POSIX: a file descriptor; Windows: a HANDLE),
  *  closed when it goes. */

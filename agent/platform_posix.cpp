@@ -2,16 +2,19 @@
 // PKCS#11 module locations. Helper programs are in platform_posix_process.cpp.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <p11-kit/p11-kit.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -44,6 +47,21 @@ fs::path parentOf(const fs::path& path) {
 }
 
 }  // namespace
+
+void prepareProcess() {
+#ifdef M_ARENA_MAX
+    mallopt(M_ARENA_MAX, 1);
+#endif
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+std::tm localTime(std::time_t t) {
+    std::tm local{};
+    if (::localtime_r(&t, &local) == nullptr) {
+        throw std::runtime_error("localtime_r failed");
+    }
+    return local;
+}
 
 std::optional<std::string> environmentVariable(const char* name) {
     const char* value = std::getenv(name);
