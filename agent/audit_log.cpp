@@ -1,9 +1,5 @@
 #include "agent/audit_log.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -23,62 +19,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void throwErrno(int error, const std::string& what, const fs::path& path) {
-    throw std::system_error(error, std::generic_category(), what + " " + path.string());
-}
-
-void writeAll(int fd, std::string_view content, const fs::path& path) {
-    while (!content.empty()) {
-        const ssize_t written = ::write(fd, content.data(), content.size());
-        if (written < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throwErrno(errno, "cannot append to", path);
-        }
-        content.remove_prefix(static_cast<std::size_t>(written));
-    }
-}
-
-void readAt(int fd, char* buffer, std::size_t size, off_t offset, const fs::path& path) {
-    while (size > 0) {
-        const ssize_t got = ::pread(fd, buffer, size, offset);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0) {
-            throwErrno(got < 0 ? errno : EIO, "cannot read", path);
-        }
-        buffer += got;
-        size -= static_cast<std::size_t>(got);
-        offset += got;
-    }
-}
-
 // The file's last line (without its newline; nullopt for an empty file) and whether the file
 // ends with a newline; reads backwards in blocks so that a long log is not read whole.
-std::pair<std::optional<std::string>, bool> lastLine(int fd, const fs::path& path) {
-    struct stat status {};
-    if (::fstat(fd, &status) != 0) {
-        throwErrno(errno, "cannot stat", path);
-    }
-    off_t end = status.st_size;
+std::pair<std::optional<std::string>, bool> lastLine(const platform::AppendFile& file) {
+    std::uint64_t end = file.size();
     if (end == 0) {
         return {std::nullopt, true};
     }
     char last = 0;
-    readAt(fd, &last, 1, end - 1, path);
+    file.readAt(&last, 1, end - 1);
     const bool terminated = last == '\n';
     if (terminated) {
         --end;
     }
     std::string line;
-    constexpr off_t kBlock = 4096;
-    off_t position = end;
+    constexpr std::uint64_t kBlock = 4096;
+    std::uint64_t position = end;
     while (position > 0) {
-        const off_t start = position > kBlock ? position - kBlock : 0;
+        const std::uint64_t start = position > kBlock ? position - kBlock : 0;
         std::string block(static_cast<std::size_t>(position - start), '\0');
-        readAt(fd, block.data(), block.size(), start, path);
+        file.readAt(block.data(), block.size(), start);
         const auto newline = block.rfind('\n');
         if (newline != std::string::npos) {
             line.insert(0, block.substr(newline + 1));
@@ -96,21 +56,12 @@ fs::path rotatedName(const fs::path& file, int index) {
 
 // The hash of the last line of a rotated file; "" when it does not exist or is empty.
 std::string lastLineHash(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            return {};
-        }
-        throwErrno(errno, "cannot open", file);
+    const auto opened = platform::AppendFile::openForReading(file);
+    if (!opened) {
+        return {};
     }
-    try {
-        const auto line = lastLine(fd, file).first;
-        ::close(fd);
-        return line ? sha256Hex(*line) : std::string();
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
+    const auto line = lastLine(*opened).first;
+    return line ? sha256Hex(*line) : std::string();
 }
 
 fs::path currentFile(const fs::path& dirOrFile) {
@@ -150,37 +101,28 @@ AuditLog::AuditLog(fs::path file, std::uintmax_t rotateBytes)
     openCurrent();
 }
 
-AuditLog::~AuditLog() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
+AuditLog::~AuditLog() = default;
 
 void AuditLog::openCurrent() {
-    fd_ = ::open(file_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) {
-        throwErrno(errno, "cannot open audit log", file_);
-    }
+    current_ = platform::AppendFile::open(file_);
     try {
-        auto [line, terminated] = lastLine(fd_, file_);
+        auto [line, terminated] = lastLine(*current_);
         if (!terminated) {
             // A record torn by a crash: it is kept (an audit log never loses bytes) and closed,
             // and the chain continues from it; verify will report the torn line.
-            writeAll(fd_, "\n", file_);
+            current_->append("\n");
         }
         // An empty current file follows the newest rotated one, even when a crash came
         // between the rename and the first record of the new file.
         prev_ = line ? sha256Hex(*line) : lastLineHash(rotatedName(file_, 1));
     } catch (...) {
-        ::close(fd_);
-        fd_ = -1;
+        current_.reset();
         throw;
     }
 }
 
 void AuditLog::rotate() {
-    ::close(fd_);
-    fd_ = -1;
+    current_.reset();
     // From here until openCurrent() succeeds, append() reopens whatever name the current file
     // has, so a failed rotation is retried at the next record and loses nothing but the oldest
     // rotated file.
@@ -214,24 +156,18 @@ void AuditLog::append(nlohmann::json record) {
         throw std::invalid_argument("an audit record must be a JSON object");
     }
     const std::lock_guard lock(mutex_);
-    if (fd_ < 0) {
+    if (!current_) {
         openCurrent();
     }
     record["time"] = rfc3339(std::chrono::system_clock::now());
     record["prev"] = prev_;
     const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    struct stat status {};
-    if (::fstat(fd_, &status) != 0) {
-        throwErrno(errno, "cannot stat", file_);
-    }
-    const auto size = static_cast<std::uintmax_t>(status.st_size);
+    const std::uintmax_t size = current_->size();
     if (size > 0 && size + line.size() + 1 > rotateBytes_) {
         rotate();
     }
-    writeAll(fd_, line + "\n", file_);
-    if (::fdatasync(fd_) != 0) {
-        throwErrno(errno, "cannot fsync", file_);
-    }
+    current_->append(line + "\n");
+    current_->sync();
     prev_ = sha256Hex(line);
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/platform.hpp"
+
 namespace kunci::agent {
 
 /** <state-dir>/audit.log: JSON lines, appended (O_APPEND, 0600) and fsync'd before append()
@@ -77,7 +79,7 @@ private:
 
     std::filesystem::path file_;
     std::uintmax_t rotateBytes_;
-    int fd_ = -1;
+    std::optional<platform::AppendFile> current_;
     std::string prev_;
     std::mutex mutex_;
 };

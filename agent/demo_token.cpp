@@ -1,24 +1,16 @@
 #include "agent/demo_token.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
 
 #include "agent/durable_file.hpp"
+#include "agent/platform.hpp"
 #include "agent/stored_certificates.hpp"
 #include "agent/token_registry.hpp"
 #include "pkcs11/module.hpp"
 #include "pkcs11/session.hpp"
-
-extern char** environ;
 
 namespace kunci::agent::demo {
 namespace {
@@ -28,65 +20,6 @@ namespace fs = std::filesystem;
 // CKA_CERTIFICATE_CATEGORY values (PKCS#11 2.40); p11-kit's header names none of them.
 constexpr CK_ULONG kCategoryTokenUser = 1;
 constexpr CK_ULONG kCategoryAuthority = 2;
-
-/** Closes a file descriptor on scope exit. */
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-    }
-
-private:
-    int fd_;
-};
-
-/** posix_spawn's file actions, destroyed on scope exit. */
-class FileActions {
-public:
-    FileActions() {
-        if (const int error = posix_spawn_file_actions_init(&actions_); error != 0) {
-            throw std::system_error(error, std::generic_category(), "posix_spawn_file_actions");
-        }
-    }
-    ~FileActions() { posix_spawn_file_actions_destroy(&actions_); }
-    FileActions(const FileActions&) = delete;
-    FileActions& operator=(const FileActions&) = delete;
-    posix_spawn_file_actions_t* get() { return &actions_; }
-
-private:
-    posix_spawn_file_actions_t actions_;
-};
-
-std::string readAll(int fd) {
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got > 0) {
-            text.append(buffer, static_cast<std::size_t>(got));
-        } else if (got == 0 || errno != EINTR) {
-            return text;
-        }
-    }
-}
-
-int waitFor(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            throw std::system_error(errno, std::generic_category(), "waitpid");
-        }
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 std::optional<CK_SLOT_ID> findDemoToken(const pkcs11::Module& module) {
     for (const auto& slot : module.slots(true)) {
@@ -195,35 +128,20 @@ ProgramResult runProgram(const std::vector<std::string>& argv) {
     if (argv.empty()) {
         throw std::invalid_argument("runProgram needs a program");
     }
-    int pipeFds[2];
-    if (::pipe2(pipeFds, O_CLOEXEC) != 0) {
-        throw std::system_error(errno, std::generic_category(), "pipe2");
+    platform::SpawnOptions options;
+    options.argv = argv;
+    options.output = platform::Stream::Pipe;
+    options.errors = platform::Stream::Output;
+    std::optional<platform::ChildProcess> child;
+    try {
+        child.emplace(options);
+    } catch (const std::system_error& error) {
+        throw std::system_error(error.code(), "cannot run " + argv[0]);
     }
-    Fd readEnd(pipeFds[0]);
-    Fd writeEnd(pipeFds[1]);
-    FileActions actions;
-    // dup2 clears close-on-exec on the child's 1 and 2; the pipe's own fds close at exec.
-    if (posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0) != 0 ||
-        posix_spawn_file_actions_adddup2(actions.get(), writeEnd.get(), 1) != 0 ||
-        posix_spawn_file_actions_adddup2(actions.get(), writeEnd.get(), 2) != 0) {
-        throw std::runtime_error("cannot prepare the child's file descriptors");
-    }
-    std::vector<std::string> arguments = argv;
-    std::vector<char*> pointers;
-    for (auto& argument : arguments) {
-        pointers.push_back(argument.data());
-    }
-    pointers.push_back(nullptr);
-    pid_t pid = -1;
-    const int error =
-        posix_spawnp(&pid, pointers[0], actions.get(), nullptr, pointers.data(), environ);
-    if (error != 0) {
-        throw std::system_error(error, std::generic_category(), "cannot run " + argv[0]);
-    }
-    writeEnd.reset();
     ProgramResult result;
-    result.output = readAll(readEnd.get());
-    result.exitCode = waitFor(pid);
+    std::string noErrors;
+    child->communicate({}, result.output, noErrors);
+    result.exitCode = child->wait().shellCode();
     return result;
 }
 
@@ -241,9 +159,7 @@ fs::path useOwnSoftHsm(const fs::path& dir) {
                          "objectstore.backend = file\n"
                          "log.level = ERROR\n"
                          "slots.removable = false\n");
-    if (::setenv("SOFTHSM2_CONF", conf.c_str(), 1) != 0) {
-        throw std::system_error(errno, std::generic_category(), "setenv SOFTHSM2_CONF");
-    }
+    platform::setEnvironmentVariable("SOFTHSM2_CONF", conf.string());
     return conf;
 }
 

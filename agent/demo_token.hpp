@@ -28,7 +28,7 @@ struct ProgramResult {
     std::string output;
 };
 
-/** Runs argv with posix_spawnp (argv[0] looked up in PATH) and this process's environment,
+/** Runs argv (argv[0] looked up in PATH) and this process's environment,
  *  stdin /dev/null, and waits for it. Throws std::system_error when it cannot be started. */
 ProgramResult runProgram(const std::vector<std::string>& argv);
 

@@ -1,12 +1,5 @@
 #include "agent/expiry_notifier.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -21,6 +14,7 @@
 #include <system_error>
 
 #include "agent/durable_file.hpp"
+#include "agent/platform.hpp"
 #include "agent/stored_certificates.hpp"
 
 namespace kunci::agent {
@@ -29,11 +23,7 @@ namespace {
 using SystemTime = std::chrono::system_clock::time_point;
 
 std::chrono::year_month_day localYmd(SystemTime t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm local{};
-    if (::localtime_r(&seconds, &local) == nullptr) {
-        throw std::runtime_error("localtime_r failed");
-    }
+    const std::tm local = platform::localTime(std::chrono::system_clock::to_time_t(t));
     return std::chrono::year_month_day{std::chrono::year{local.tm_year + 1900},
                                        std::chrono::month{static_cast<unsigned>(local.tm_mon + 1)},
                                        std::chrono::day{static_cast<unsigned>(local.tm_mday)}};
@@ -115,148 +105,6 @@ std::optional<CK_ULONG> ulongIfPresent(const pkcs11::Session& session, CK_OBJECT
     CK_ULONG number = 0;
     std::memcpy(&number, value->data(), sizeof number);
     return number;
-}
-
-/** Closes a file descriptor on every path. */
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    void reset() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-    }
-
-private:
-    int fd_;
-};
-
-int waitChild(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
-    return status;
-}
-
-/** Reads what the child writes to the pipe until it closes it or the deadline passes: true
- *  when it closed it in time. */
-bool drainUntil(int fd, std::chrono::steady_clock::time_point deadline, std::string& text) {
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return false;
-        }
-        pollfd ready{fd, POLLIN, 0};
-        const int polled = ::poll(&ready, 1, static_cast<int>(left.count()));
-        if (polled < 0 && errno == EINTR) {
-            continue;
-        }
-        if (polled <= 0) {
-            return false;
-        }
-        std::array<char, 512> buffer{};
-        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0) {
-            return true;
-        }
-        if (text.size() < 4096) {
-            text.append(buffer.data(), static_cast<std::size_t>(got));
-        }
-    }
-}
-
-std::string firstLine(const std::string& text) {
-    const auto end = text.find('\n');
-    return forLog(end == std::string::npos ? text : text.substr(0, end));
-}
-
-std::optional<std::string> runNotifySend(const std::string& program,
-                                         std::chrono::milliseconds timeout,
-                                         const DesktopNotification& notification) {
-    const char* bus = std::getenv("DBUS_SESSION_BUS_ADDRESS");
-    if (bus == nullptr || *bus == '\0') {
-        return "DBUS_SESSION_BUS_ADDRESS is not set";
-    }
-    std::vector<std::string> args = {program, "--app-name=kunci", "--urgency=normal",
-                                     "--",    notification.title, escapeMarkup(notification.body)};
-    std::vector<char*> argv;
-    for (auto& arg : args) {
-        argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        return std::string("cannot make a pipe: ") + std::strerror(errno);
-    }
-    Fd readEnd(fds[0]);
-    Fd writeEnd(fds[1]);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attributes);
-    ::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDERR_FILENO);
-    // The agent ignores SIGPIPE; the child should not inherit that.
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigset_t none;
-    sigemptyset(&none);
-    ::posix_spawnattr_setsigdefault(&attributes, &defaults);
-    ::posix_spawnattr_setsigmask(&attributes, &none);
-    ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = -1;
-    const int spawned =
-        ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-    ::posix_spawn_file_actions_destroy(&actions);
-    ::posix_spawnattr_destroy(&attributes);
-    writeEnd.reset();
-    if (spawned == ENOENT) {
-        return program + " is not installed";
-    }
-    if (spawned != 0) {
-        return "cannot start " + program + ": " + std::strerror(spawned);
-    }
-
-    std::string errors;
-    const bool finished =
-        drainUntil(readEnd.get(), std::chrono::steady_clock::now() + timeout, errors);
-    if (!finished) {
-        ::kill(pid, SIGKILL);
-    }
-    const int status = waitChild(pid);
-    if (!finished) {
-        return program + " did not finish within " +
-               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
-               " s";
-    }
-    if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        return std::nullopt;
-    }
-    std::string reason = program + " failed";
-    if (status >= 0 && WIFEXITED(status)) {
-        // A spawned program that cannot be executed ends with 127.
-        reason += " (exit " + std::to_string(WEXITSTATUS(status)) + ")";
-    }
-    if (!errors.empty()) {
-        reason += ": " + firstLine(errors);
-    }
-    return reason;
 }
 
 }  // namespace
@@ -347,7 +195,8 @@ void NotifiedMemory::remember(const std::string& sha256, const std::string& date
 
 DesktopNotifier notifySend(std::string program, std::chrono::milliseconds timeout) {
     return [program = std::move(program), timeout](const DesktopNotification& notification) {
-        return runNotifySend(program, timeout, notification);
+        return platform::showDesktopNotification(notification.title, notification.body, program,
+                                                 timeout);
     };
 }
 

@@ -1,10 +1,5 @@
 #include "agent/journal.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
@@ -20,24 +15,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kExtension = ".json";
 
-[[noreturn]] void throwErrno(int error, const std::string& what, const fs::path& path) {
-    throw std::system_error(error, std::generic_category(), what + " " + path.string());
-}
-
-// Creates dir with mode 0700 (its parents with the usual mode) unless it exists.
-void makePrivateDirectory(const fs::path& dir) {
-    if (!dir.parent_path().empty()) {
-        fs::create_directories(dir.parent_path());
-    }
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        throwErrno(errno, "cannot create directory", dir);
-    }
-    if (!fs::is_directory(dir)) {
-        throw std::system_error(std::make_error_code(std::errc::not_a_directory),
-                                "state directory " + dir.string());
-    }
-}
-
 std::string readFile(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -51,46 +28,23 @@ std::string readFile(const fs::path& path) {
 }  // namespace
 
 Journal::Journal(fs::path stateDir) : stateDir_(std::move(stateDir)) {
-    makePrivateDirectory(stateDir_);
-    const fs::path lockFile = stateDir_ / "lock";
-    lockFd_ = ::open(lockFile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockFd_ < 0) {
-        throwErrno(errno, "cannot open lock file", lockFile);
+    platform::makePrivateDirectory(stateDir_);
+    lock_ = platform::lockStateDirectory(stateDir_);
+    platform::makePrivateDirectory(renewalsDirectory());
+    // Only now, holding the lock, can no other writer own a temp file here.
+    bool removed = false;
+    for (const auto& entry : fs::directory_iterator(renewalsDirectory())) {
+        if (isDurableTempName(entry.path().filename())) {
+            fs::remove(entry.path());
+            removed = true;
+        }
     }
-    if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
-        const int error = errno;
-        ::close(lockFd_);
-        lockFd_ = -1;
-        if (error == EWOULDBLOCK) {
-            throw StateDirBusy("the state directory " + stateDir_.string() +
-                               " is in use by another kunci-agent");
-        }
-        throwErrno(error, "cannot lock", lockFile);
-    }
-    try {
-        makePrivateDirectory(renewalsDirectory());
-        // Only now, holding the lock, can no other writer own a temp file here.
-        bool removed = false;
-        for (const auto& entry : fs::directory_iterator(renewalsDirectory())) {
-            if (isDurableTempName(entry.path().filename())) {
-                fs::remove(entry.path());
-                removed = true;
-            }
-        }
-        if (removed) {
-            fsyncDirectory(renewalsDirectory());
-        }
-    } catch (...) {
-        ::close(lockFd_);
-        throw;
+    if (removed) {
+        fsyncDirectory(renewalsDirectory());
     }
 }
 
-Journal::~Journal() {
-    if (lockFd_ >= 0) {
-        ::close(lockFd_);  // releases the flock
-    }
-}
+Journal::~Journal() = default;  // closing the lock handle releases the lock
 
 bool Journal::validId(const std::string& id) {
     return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {

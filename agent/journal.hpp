@@ -7,12 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "agent/platform.hpp"
+
 namespace kunci::agent {
 
 /** Another agent holds the state directory's lock. */
-struct StateDirBusy : std::runtime_error {
-    using runtime_error::runtime_error;
-};
+using StateDirBusy = platform::StateDirBusy;
 
 /** A journal document that does not parse as a JSON object. */
 struct JournalCorrupt : std::runtime_error {
@@ -61,7 +61,7 @@ private:
     std::filesystem::path documentPath(const std::string& id) const;
 
     std::filesystem::path stateDir_;
-    int lockFd_ = -1;
+    platform::Handle lock_;
 };
 
 }  // namespace kunci::agent

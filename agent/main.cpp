@@ -1,5 +1,3 @@
-#include <malloc.h>
-
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -21,6 +19,7 @@
 #include "agent/options.hpp"
 #include "agent/peer_user.hpp"
 #include "agent/pinentry.hpp"
+#include "agent/platform.hpp"
 #include "agent/renewal_engine.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"
@@ -180,10 +179,7 @@ int run(const agent::Options& given) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // One malloc arena for every thread, set before any starts: the agent idles nearly all day,
-    // and each worker would otherwise keep an arena of its own resident (about 160 KiB in all).
-    mallopt(M_ARENA_MAX, 1);
-    std::signal(SIGPIPE, SIG_IGN);
+    agent::platform::prepareProcess();
     agent::Options options;
     try {
         options = agent::parseOptions({argv + 1, argv + argc}, environment);

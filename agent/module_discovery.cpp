@@ -1,25 +1,14 @@
 #include "agent/module_discovery.hpp"
 
-#include <dlfcn.h>
-#include <p11-kit/p11-kit.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
 #include <system_error>
 
-// Where the package installs the data file. A build installed under another prefix finds its own
-// copy beside the executable first.
-#ifndef KUNCI_KNOWN_MODULES_FILE
-#define KUNCI_KNOWN_MODULES_FILE "/usr/share/kunci/known-modules.txt"
-#endif
+#include "agent/platform.hpp"
 
 namespace kunci::agent {
 namespace {
-
-using CString = std::unique_ptr<char, decltype(&free)>;
 
 std::string_view trim(std::string_view text) {
     const auto first = text.find_first_not_of(" \t\r");
@@ -40,17 +29,6 @@ std::string identity(const std::string& path) {
     std::error_code error;
     const auto canonical = std::filesystem::weakly_canonical(path, error);
     return error ? path : canonical.string();
-}
-
-/** The installed data file next to the executable (<prefix>/bin/../share/kunci), so a build
- *  installed under /usr/local finds its own copy. */
-std::optional<std::filesystem::path> besideExecutable() {
-    std::error_code error;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-    if (error) {
-        return std::nullopt;
-    }
-    return self.parent_path().parent_path() / "share" / "kunci" / "known-modules.txt";
 }
 
 std::string why(const ModuleCandidate& candidate) {
@@ -81,20 +59,9 @@ DiscoverySources DiscoverySources::system(
     const std::function<std::optional<std::string>(const char*)>& env) {
     DiscoverySources sources;
     sources.registered = p11KitRegisteredModules;
-    sources.openScPaths = {"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-                           "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-                           "/usr/lib64/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"};
-    if (auto file = env("KUNCI_KNOWN_MODULES_FILE"); file && !file->empty()) {
-        sources.knownModulesFiles = {*file};
-        return sources;
-    }
-    if (auto beside = besideExecutable()) {
-        sources.knownModulesFiles.push_back(*beside);
-    }
-    if (sources.knownModulesFiles.empty() ||
-        sources.knownModulesFiles.front() != KUNCI_KNOWN_MODULES_FILE) {
-        sources.knownModulesFiles.emplace_back(KUNCI_KNOWN_MODULES_FILE);
-    }
+    const auto locations = platform::moduleLocations(env);
+    sources.openScPaths = locations.openSc;
+    sources.knownModulesFiles = locations.knownModulesFiles;
     return sources;
 }
 
@@ -160,72 +127,8 @@ ModuleDiscovery discoverModules(const DiscoverySources& sources) {
     return discovery;
 }
 
-namespace {
-
-/** libp11-kit, opened on first use and kept open: an agent whose modules are configured never
- *  maps it, nor the libffi it pulls in (half a MiB of an idle agent's memory). Only the header's
- *  declarations are used, to give each function its exact type. */
-class P11Kit {
-public:
-    static const P11Kit& instance() {
-        static const P11Kit kit;
-        return kit;
-    }
-
-    bool usable() const {
-        return modulesLoad && moduleGetFilename && moduleGetName && configOption && modulesRelease;
-    }
-
-    decltype(&p11_kit_modules_load) modulesLoad = nullptr;
-    decltype(&p11_kit_module_get_filename) moduleGetFilename = nullptr;
-    decltype(&p11_kit_module_get_name) moduleGetName = nullptr;
-    decltype(&p11_kit_config_option) configOption = nullptr;
-    decltype(&p11_kit_modules_release) modulesRelease = nullptr;
-
-private:
-    P11Kit() : library_(dlopen("libp11-kit.so.0", RTLD_NOW | RTLD_LOCAL)) {
-        if (library_ == nullptr) {
-            return;  // no p11-kit on this machine: nothing registered with it
-        }
-        find(modulesLoad, "p11_kit_modules_load");
-        find(moduleGetFilename, "p11_kit_module_get_filename");
-        find(moduleGetName, "p11_kit_module_get_name");
-        find(configOption, "p11_kit_config_option");
-        find(modulesRelease, "p11_kit_modules_release");
-    }
-
-    template <class Function>
-    void find(Function& function, const char* name) {
-        function = reinterpret_cast<Function>(dlsym(library_, name));
-    }
-
-    void* library_;
-};
-
-}  // namespace
-
 std::vector<RegisteredModule> p11KitRegisteredModules() {
-    std::vector<RegisteredModule> found;
-    const P11Kit& kit = P11Kit::instance();
-    if (!kit.usable()) {
-        return found;
-    }
-    CK_FUNCTION_LIST** registered = kit.modulesLoad(nullptr, 0);
-    if (registered == nullptr) {
-        return found;
-    }
-    for (CK_FUNCTION_LIST** module = registered; *module != nullptr; ++module) {
-        CString file(kit.moduleGetFilename(*module), &free);
-        if (!file) {
-            continue;  // p11-kit-proxy's own virtual modules have no file
-        }
-        CString name(kit.moduleGetName(*module), &free);
-        CString trust(kit.configOption(*module, "trust-policy"), &free);
-        found.push_back(
-            {name ? name.get() : "", file.get(), trust && std::string_view(trust.get()) == "yes"});
-    }
-    kit.modulesRelease(registered);
-    return found;
+    return platform::registeredModules();
 }
 
 std::string describeModules(const std::vector<std::string>& configured,

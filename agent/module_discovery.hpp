@@ -7,17 +7,15 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/platform.hpp"
+
 namespace kunci::agent {
 
 /** Where a module found without configuration came from, in the order they are tried. */
 enum class ModuleSource { P11Kit, OpenSc, KnownVendor };
 
 /** A module registered with p11-kit (its config files), as p11-kit reports it. */
-struct RegisteredModule {
-    std::string name;
-    std::string path;
-    bool trustPolicy = false;
-};
+using RegisteredModule = platform::RegisteredModule;
 
 /** One line of the known vendor modules file: a path where a vendor installs its module. */
 struct KnownModule {
@@ -70,7 +68,7 @@ std::vector<KnownModule> parseKnownModules(std::string_view text);
  *  twice (the same file by another path) is used once, at its first place. */
 ModuleDiscovery discoverModules(const DiscoverySources& sources);
 
-/** p11-kit's registered modules on this machine. */
+/** p11-kit's registered modules on this machine (platform::registeredModules). */
 std::vector<RegisteredModule> p11KitRegisteredModules();
 
 /** The text `kunci-agent --list-modules` prints: the configured modules (used instead of

@@ -405,17 +405,6 @@ CommandLine readCommandLine(const std::vector<std::string>& arguments) {
     return given;
 }
 
-/** The user's file: $XDG_CONFIG_HOME/kunci/agent.conf, else ~/.config/kunci/agent.conf. */
-std::optional<std::filesystem::path> userConfigFile(const EnvLookup& env) {
-    if (auto config = env("XDG_CONFIG_HOME"); config && config->starts_with("/")) {
-        return std::filesystem::path(*config) / "kunci" / "agent.conf";
-    }
-    if (auto home = env("HOME"); home && !home->empty()) {
-        return std::filesystem::path(*home) / ".config" / "kunci" / "agent.conf";
-    }
-    return std::nullopt;
-}
-
 /** The layers merged, key by key, the last layer winning. A layer that names a pinentry program
  *  also turns an earlier noPinentry off, and one that says noPinentry drops an earlier program:
  *  the PIN prompt is one choice. */
@@ -467,7 +456,7 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
         options.configFiles.push_back({*given.config, true});
     } else {
         std::vector<std::filesystem::path> files = {systemConfig};
-        if (auto user = userConfigFile(env)) {
+        if (auto user = platform::userConfigFile(env)) {
             files.push_back(*user);
         }
         for (const auto& file : files) {
@@ -529,12 +518,9 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
     }
     if (const auto state = settings.find("stateDir"); state != settings.end()) {
         options.stateDir = state->second.value.get<std::string>();
-    } else if (auto xdg = env("XDG_STATE_HOME"); xdg && !xdg->empty()) {
-        options.stateDir = std::filesystem::path(*xdg) / "kunci";
-        options.sources["stateDir"] = "default ($XDG_STATE_HOME/kunci)";
-    } else if (auto home = env("HOME"); home && !home->empty()) {
-        options.stateDir = std::filesystem::path(*home) / ".local" / "state" / "kunci";
-        options.sources["stateDir"] = "default (~/.local/state/kunci)";
+    } else if (auto place = platform::defaultStateDirectory(env)) {
+        options.stateDir = place->path;
+        options.sources["stateDir"] = place->source;
     } else if (!options.listModules && !options.printOrigins) {
         throw UsageError("name --state-dir (neither XDG_STATE_HOME nor HOME is set)");
     }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/platform.hpp"
+
 namespace kunci::agent {
 
 /** A command line or configuration the agent cannot start with (exit code 2). */
@@ -22,7 +24,7 @@ struct ConfigError : UsageError {
 };
 
 /** The system-wide configuration file, read when present (before the user's). */
-inline constexpr const char* kSystemConfigFile = "/etc/kunci/agent.conf";
+inline const std::filesystem::path kSystemConfigFile = platform::systemConfigFile();
 
 /** A configuration file the settings were looked for in, and whether it was there. */
 struct ConfigFile {
@@ -60,7 +62,7 @@ struct Options {
     std::vector<ConfigFile> configFiles;
 };
 
-using EnvLookup = std::function<std::optional<std::string>(const char*)>;
+using EnvLookup = platform::EnvLookup;
 
 /** Parses the command line and the configuration files: systemConfig when present, then
  *  $XDG_CONFIG_HOME/kunci/agent.conf (or ~/.config/kunci/agent.conf) when present, each key

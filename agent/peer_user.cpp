@@ -1,14 +1,9 @@
 #include "agent/peer_user.hpp"
 
-#include <unistd.h>
-
 #include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
-#include <exception>
-#include <fstream>
-#include <sstream>
 
 namespace kunci::agent {
 namespace {
@@ -99,29 +94,6 @@ ip::tcp::endpoint unmapped(const ip::tcp::endpoint& endpoint) {
     return endpoint;
 }
 
-std::string describe(const ip::tcp::endpoint& endpoint) {
-    const ip::address address = endpoint.address();
-    const std::string host =
-        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    return host + ":" + std::to_string(endpoint.port());
-}
-
-#ifdef __linux__
-// nullopt when the file cannot be read (e.g. tcp6 on a kernel without IPv6).
-std::optional<std::string> readProcFile(const char* path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-        return std::nullopt;
-    }
-    return text.str();
-}
-#endif
-
 }  // namespace
 
 std::vector<ProcNetTcpEntry> parseProcNetTcp(std::string_view text) {
@@ -139,7 +111,7 @@ std::vector<ProcNetTcpEntry> parseProcNetTcp(std::string_view text) {
         const auto local = parseEndpoint(columns[1]);
         const auto remote = parseEndpoint(columns[2]);
         const auto state = number<unsigned>(columns[3], 16);
-        const auto uid = number<uid_t>(columns[7], 10);
+        const auto uid = number<std::uint32_t>(columns[7], 10);
         if (!local || !remote || !state || !uid) {
             continue;
         }
@@ -148,11 +120,12 @@ std::vector<ProcNetTcpEntry> parseProcNetTcp(std::string_view text) {
     return entries;
 }
 
-std::optional<uid_t> findPeerUid(const std::vector<ProcNetTcpEntry>& entries,
-                                 const ip::tcp::endpoint& local, const ip::tcp::endpoint& remote) {
+std::optional<std::uint32_t> findPeerUid(const std::vector<ProcNetTcpEntry>& entries,
+                                         const ip::tcp::endpoint& local,
+                                         const ip::tcp::endpoint& remote) {
     const ip::tcp::endpoint agentEnd = unmapped(local);
     const ip::tcp::endpoint peerEnd = unmapped(remote);
-    std::optional<uid_t> found;
+    std::optional<std::uint32_t> found;
     for (const ProcNetTcpEntry& entry : entries) {
         if (entry.state == kTimeWait || entry.state == kListen) {
             continue;
@@ -168,39 +141,11 @@ std::optional<uid_t> findPeerUid(const std::vector<ProcNetTcpEntry>& entries,
     return found;
 }
 
-PeerUserCheck checkPeerUser(const ip::tcp::endpoint& local, const ip::tcp::endpoint& remote) {
-    try {
-#ifdef __linux__
-        std::vector<ProcNetTcpEntry> entries;
-        bool readAny = false;
-        for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-            if (const auto text = readProcFile(path)) {
-                readAny = true;
-                auto parsed = parseProcNetTcp(*text);
-                entries.insert(entries.end(), parsed.begin(), parsed.end());
-            }
-        }
-        if (!readAny) {
-            return {false, "cannot read /proc/net/tcp or /proc/net/tcp6 to tell the user of peer " +
-                               describe(remote)};
-        }
-        const auto uid = findPeerUid(entries, local, remote);
-        if (!uid) {
-            return {false, "cannot tell the user of peer " + describe(remote) +
-                               ": no single socket for it in /proc/net/tcp*"};
-        }
-        const uid_t own = ::geteuid();
-        if (*uid != own) {
-            return {false, "peer " + describe(remote) + " belongs to uid " + std::to_string(*uid) +
-                               ", not the agent's uid " + std::to_string(own)};
-        }
-        return {true, {}};
-#else
-        return {false, "cannot tell the user of peer " + describe(remote) + " on this platform"};
-#endif
-    } catch (const std::exception& error) {
-        return {false, "cannot tell the user of peer " + describe(remote) + ": " + error.what()};
-    }
+std::string describeEndpoint(const ip::tcp::endpoint& endpoint) {
+    const ip::address address = endpoint.address();
+    const std::string host =
+        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return host + ":" + std::to_string(endpoint.port());
 }
 
 bool peerIsOwnUser(const ip::tcp::endpoint& local, const ip::tcp::endpoint& remote) {

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,7 +15,7 @@ struct ProcNetTcpEntry {
     boost::asio::ip::tcp::endpoint remote;
     /** The kernel's TCP state number (1 established, 6 time-wait, 10 listen, ...). */
     unsigned state = 0;
-    uid_t uid = 0;
+    std::uint32_t uid = 0;
 };
 
 /** Parses the text of /proc/net/tcp or /proc/net/tcp6 (either; the address length tells). The
@@ -29,9 +28,9 @@ std::vector<ProcNetTcpEntry> parseProcNetTcp(std::string_view text);
  *  IPv4-mapped IPv6 addresses compare equal to their IPv4 address. Time-wait and listening
  *  entries are ignored (the kernel reports uid 0 for time-wait sockets). nullopt when no entry
  *  matches, or when matching entries disagree. */
-std::optional<uid_t> findPeerUid(const std::vector<ProcNetTcpEntry>& entries,
-                                 const boost::asio::ip::tcp::endpoint& local,
-                                 const boost::asio::ip::tcp::endpoint& remote);
+std::optional<std::uint32_t> findPeerUid(const std::vector<ProcNetTcpEntry>& entries,
+                                         const boost::asio::ip::tcp::endpoint& local,
+                                         const boost::asio::ip::tcp::endpoint& remote);
 
 /** What the own-user check found: whether the peer may connect, and why not if it may not. */
 struct PeerUserCheck {
@@ -40,7 +39,8 @@ struct PeerUserCheck {
     std::string reason;
 };
 
-/** The own-user check with its reason (see peerIsOwnUser). Never throws. */
+/** The own-user check with its reason (see peerIsOwnUser). Never throws. Part of the platform
+ *  layer: each platform_*.cpp implements it (Linux: /proc/net/tcp*). */
 PeerUserCheck checkPeerUser(const boost::asio::ip::tcp::endpoint& local,
                             const boost::asio::ip::tcp::endpoint& remote);
 
@@ -51,5 +51,8 @@ PeerUserCheck checkPeerUser(const boost::asio::ip::tcp::endpoint& local,
  *  the reason is logged by the caller (checkPeerUser gives it). Never throws. */
 bool peerIsOwnUser(const boost::asio::ip::tcp::endpoint& local,
                    const boost::asio::ip::tcp::endpoint& remote);
+
+/** "127.0.0.1:5000" or "[::1]:5000", for the log. */
+std::string describeEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
 
 }  // namespace kunci::agent

@@ -1,30 +1,19 @@
 #include "agent/pinentry.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
-extern char** environ;
+#include "agent/platform.hpp"
 
 namespace kunci::agent {
 namespace {
@@ -87,10 +76,6 @@ struct Reply {
 
 /** The holder (or a hung pinentry) let the time for an answer run out. */
 struct ReplyTimeout {};
-
-std::string errnoText(int error) {
-    return std::system_category().message(error);
-}
 
 int hexValue(char c) {
     if (c >= '0' && c <= '9') {
@@ -200,31 +185,18 @@ std::string tokenPhrase(const std::string& label) {
 }
 
 std::optional<std::string> environment(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr || *value == '\0') {
+    auto value = platform::environmentVariable(name);
+    if (value && value->empty()) {
         return std::nullopt;
     }
-    return std::string(value);
+    return value;
 }
-
-/** Owns a posix_spawn object and destroys it with its function. */
-template <class Object, int (*destroy)(Object*)>
-struct SpawnObject {
-    Object object;
-    bool ready = false;
-    ~SpawnObject() {
-        if (ready) {
-            destroy(&object);
-        }
-    }
-};
 
 /** One running pinentry and the Assuan conversation with it. The destructor says BYE, closes the
  *  connection and reaps the child, killing it if it does not go. */
 class Pinentry {
 public:
-    explicit Pinentry(const std::string& program) {
-        start(program);
+    explicit Pinentry(const std::string& program) : child_(start(program)) {
         try {
             Reply greeting;
             read(greeting, Clock::now() + replyTimeout);
@@ -284,84 +256,35 @@ public:
     }
 
 private:
-    void start(const std::string& program) {
-        int ends[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
-            throw PromptUnavailable("cannot connect to a PIN prompt: " + errnoText(errno));
-        }
-        fd_ = ends[0];
-        // Above the standard descriptors, so that dup2 onto 0 and 1 always makes a copy without
-        // close-on-exec, even when this process runs with stdin or stdout closed.
-        const int child = ::fcntl(ends[1], F_DUPFD_CLOEXEC, 3);
-        ::close(ends[1]);
-        if (child < 0) {
-            ::close(std::exchange(fd_, -1));
-            throw PromptUnavailable("cannot connect to a PIN prompt: " + errnoText(errno));
-        }
-
-        SpawnObject<posix_spawn_file_actions_t, posix_spawn_file_actions_destroy> actions;
-        SpawnObject<posix_spawnattr_t, posix_spawnattr_destroy> attributes;
-        actions.ready = posix_spawn_file_actions_init(&actions.object) == 0;
-        attributes.ready = posix_spawnattr_init(&attributes.object) == 0;
-        sigset_t noSignals;
-        sigemptyset(&noSignals);
-        // The agent ignores SIGPIPE and may block signals in its worker threads: the pinentry
-        // starts with the defaults, as from a shell.
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        for (int number : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM}) {
-            sigaddset(&defaults, number);
-        }
-        int rc = actions.ready && attributes.ready ? 0 : ENOMEM;
-        if (rc == 0) {
-            rc = posix_spawn_file_actions_adddup2(&actions.object, child, STDIN_FILENO);
-        }
-        if (rc == 0) {
-            rc = posix_spawn_file_actions_adddup2(&actions.object, child, STDOUT_FILENO);
-        }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-        // The agent's sockets and token module descriptors are no business of the prompt's.
-        if (rc == 0) {
-            rc = posix_spawn_file_actions_addclosefrom_np(&actions.object, STDERR_FILENO + 1);
-        }
-#endif
-        if (rc == 0) {
-            rc = posix_spawnattr_setsigmask(&attributes.object, &noSignals);
-        }
-        if (rc == 0) {
-            rc = posix_spawnattr_setsigdefault(&attributes.object, &defaults);
-        }
-        if (rc == 0) {
-            rc = posix_spawnattr_setflags(&attributes.object,
-                                          POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        }
-        std::string argument0 = program;
-        char* const argv[] = {argument0.data(), nullptr};
-        if (rc == 0) {
-            rc = ::posix_spawnp(&pid_, program.c_str(), &actions.object, &attributes.object, argv,
-                                environ);
-        }
-        ::close(child);
-        if (rc != 0) {
-            pid_ = -1;
-            ::close(std::exchange(fd_, -1));
+    /** The pinentry on pipes to its stdin and stdout; stderr stays the agent's. */
+    static platform::ChildProcess start(const std::string& program) {
+        platform::SpawnOptions options;
+        options.argv = {program};
+        options.input = platform::Stream::Pipe;
+        options.output = platform::Stream::Pipe;
+        try {
+            return platform::ChildProcess(options);
+        } catch (const std::system_error& error) {
             throw PromptUnavailable("cannot start the PIN prompt " + program + ": " +
-                                    errnoText(rc));
+                                    error.code().message());
         }
     }
 
     void send(const std::string& line) {
-        const std::string framed = line + '\n';
-        std::size_t sent = 0;
-        while (sent < framed.size()) {
-            const ssize_t n = ::send(fd_, framed.data() + sent, framed.size() - sent, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n < 0) {
-                throw PromptUnavailable("the PIN prompt stopped listening: " + errnoText(errno));
-            }
-            sent += static_cast<std::size_t>(n);
+        try {
+            child_.write(line + '\n');
+        } catch (const std::system_error& error) {
+            throw PromptUnavailable("the PIN prompt stopped listening: " + error.code().message());
+        }
+    }
+
+    /** Reads what the pinentry wrote into buffer: the bytes read (0 at its end), nullopt at the
+     *  deadline. */
+    std::optional<std::size_t> receive(char* buffer, std::size_t size, Clock::time_point deadline) {
+        try {
+            return child_.read(platform::ChildProcess::From::Output, buffer, size, deadline);
+        } catch (const std::system_error& error) {
+            throw PromptUnavailable("cannot read from the PIN prompt: " + error.code().message());
         }
     }
 
@@ -379,29 +302,7 @@ private:
         }
     }
 
-    static std::string verb(const std::string& line) {
-        return line.substr(0, line.find(' '));
-    }
-
-    /** Waits until fd_ is readable; false at the deadline. */
-    bool waitReadable(Clock::time_point deadline) const {
-        for (;;) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            if (left.count() <= 0) {
-                return false;
-            }
-            pollfd entry{fd_, POLLIN, 0};
-            const int ready =
-                ::poll(&entry, 1, static_cast<int>(std::min<long long>(left.count() + 1, 60'000)));
-            if (ready > 0) {
-                return true;
-            }
-            if (ready < 0 && errno != EINTR) {
-                throw PromptUnavailable("cannot read from the PIN prompt: " + errnoText(errno));
-            }
-        }
-    }
+    static std::string verb(const std::string& line) { return line.substr(0, line.find(' ')); }
 
     /** The next line without its LF, valid until the next call; the line before it is wiped. */
     std::string_view nextLine(Clock::time_point deadline) {
@@ -420,20 +321,14 @@ private:
             if (used_ == buffer_.size()) {
                 throw PromptUnavailable("the PIN prompt sent a line longer than Assuan allows");
             }
-            if (!waitReadable(deadline)) {
+            const auto n = receive(buffer_.data() + used_, buffer_.size() - used_, deadline);
+            if (!n) {
                 throw ReplyTimeout{};
             }
-            const ssize_t n = ::read(fd_, buffer_.data() + used_, buffer_.size() - used_);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n < 0) {
-                throw PromptUnavailable("cannot read from the PIN prompt: " + errnoText(errno));
-            }
-            if (n == 0) {
+            if (*n == 0) {
                 throw PromptUnavailable("the PIN prompt ended without answering");
             }
-            used_ += static_cast<std::size_t>(n);
+            used_ += *n;
         }
     }
 
@@ -509,64 +404,39 @@ private:
 
     /** BYE, then reaps the child within a bounded time, killing it if it lingers. */
     void finish() noexcept {
-        if (fd_ >= 0) {
-            try {
-                send("BYE");
-                drainUntilClosed(Clock::now() + exitGrace);
-            } catch (...) {
-                // Gone already, or not listening: it is reaped below all the same.
-            }
-            ::close(fd_);
-            fd_ = -1;
-        }
-        OPENSSL_cleanse(buffer_.data(), buffer_.size());
-        if (pid_ <= 0) {
+        if (!child_.running()) {
             return;
         }
-        if (!reapBy(Clock::now() + exitGrace)) {
-            ::kill(pid_, SIGTERM);  // lets a terminal pinentry restore the terminal's settings
-            if (!reapBy(Clock::now() + exitGrace)) {
-                ::kill(pid_, SIGKILL);
-                int status = 0;
-                while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-                }
+        try {
+            send("BYE");
+            drainUntilClosed(Clock::now() + exitGrace);
+        } catch (...) {
+            // Gone already, or not listening: it is reaped below all the same.
+        }
+        child_.closeInput();
+        OPENSSL_cleanse(buffer_.data(), buffer_.size());
+        if (!child_.waitUntil(Clock::now() + exitGrace)) {
+            child_.terminate();  // lets a terminal pinentry restore the terminal's settings
+            if (!child_.waitUntil(Clock::now() + exitGrace)) {
+                child_.kill();
+                child_.wait();
             }
         }
-        pid_ = -1;
     }
 
     /** Reads and discards until the child closes its end (it exits) or the deadline. */
     void drainUntilClosed(Clock::time_point deadline) {
         std::array<char, 512> scratch;
-        while (waitReadable(deadline)) {
-            const ssize_t n = ::read(fd_, scratch.data(), scratch.size());
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
+        for (;;) {
+            const auto n = receive(scratch.data(), scratch.size(), deadline);
+            if (!n || *n == 0) {
                 break;
             }
         }
         OPENSSL_cleanse(scratch.data(), scratch.size());
     }
 
-    /** Whether the child was reaped (or cannot be waited for) by the deadline. */
-    bool reapBy(Clock::time_point deadline) const noexcept {
-        for (;;) {
-            int status = 0;
-            const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-            if (done == pid_ || (done < 0 && errno != EINTR)) {
-                return true;  // reaped; or ECHILD, when SIGCHLD is ignored and the kernel reaped it
-            }
-            if (Clock::now() >= deadline) {
-                return false;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-
-    pid_t pid_ = -1;
-    int fd_ = -1;
+    platform::ChildProcess child_;
     std::array<char, maxLine> buffer_{};
     std::size_t used_ = 0;
     std::size_t lineLength_ = 0;
@@ -574,34 +444,6 @@ private:
 
 bool cancelled(const Reply& reply) {
     return reply.code == errCanceled || reply.code == errNotConfirmed || reply.code == errTimeout;
-}
-
-/** The first executable file named name in PATH's absolute directories. */
-std::optional<std::filesystem::path> findOnPath(std::string_view name,
-                                                const std::optional<std::string>& path) {
-    // The default search path of execvp when PATH is unset.
-    const std::string directories = path.value_or("/bin:/usr/bin");
-    std::size_t start = 0;
-    while (start <= directories.size()) {
-        std::size_t end = directories.find(':', start);
-        if (end == std::string::npos) {
-            end = directories.size();
-        }
-        const std::filesystem::path directory = directories.substr(start, end - start);
-        start = end + 1;
-        // A relative entry (or an empty one, meaning ".") would run whatever sits in the agent's
-        // working directory.
-        if (!directory.is_absolute()) {
-            continue;
-        }
-        const auto candidate = directory / name;
-        struct stat info {};
-        if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-            ::access(candidate.c_str(), X_OK) == 0) {
-            return candidate;
-        }
-    }
-    return std::nullopt;
 }
 
 }  // namespace
@@ -668,14 +510,7 @@ std::unique_ptr<PinPrompt> choosePinPrompt(const std::optional<std::string>& pin
     if (pinentryOption) {
         return std::make_unique<PinentryPrompt>(*pinentryOption);
     }
-    const auto set = [&](const char* name) {
-        const auto value = env(name);
-        return value && !value->empty();
-    };
-    if (!set("DISPLAY") && !set("WAYLAND_DISPLAY")) {
-        return nullptr;
-    }
-    const auto found = findOnPath("pinentry", env("PATH"));
+    const auto found = platform::findPromptProgram(env);
     if (!found) {
         return nullptr;
     }

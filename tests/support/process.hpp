@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/platform.hpp"
+
 namespace kunci::test {
 
 /** How a finished command ended and what it wrote. */
@@ -17,9 +19,9 @@ struct RunResult {
     std::string out, err;
 };
 
-/** Runs argv (argv[0] looked up in PATH) with this process's environment plus extraEnv, feeds it
- *  stdinText, and collects stdout and stderr until it exits. Throws std::system_error when the
- *  command cannot be started. */
+/** Runs argv through the agent's platform layer (argv[0] looked up in PATH) with this process's
+ * environment plus extraEnv, feeds it stdinText, and collects stdout and stderr until it exits.
+ * Throws std::system_error when the command cannot be started. */
 RunResult run(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& extraEnv = {},
               const std::string& stdinText = {});
@@ -45,14 +47,12 @@ public:
     void kill(int signal);
     /** Waits for the child to end: exit status, or 128 + signal number. */
     int wait();
-    pid_t pid() const { return pid_; }
-    bool running() const { return pid_ > 0 && !exitCode_; }
+    pid_t pid() const;
+    bool running() const;
 
 private:
-    pid_t pid_ = -1;
-    int stdout_ = -1;
+    std::optional<agent::platform::ChildProcess> child_;
     std::string buffer_;
-    std::optional<int> exitCode_;
 };
 
 }  // namespace kunci::test
