@@ -2,6 +2,7 @@
 #include <regex>
 
 #include "tests/e2e/agent_harness.hpp"
+#include "tests/e2e/renewal_params.hpp"
 
 namespace kunci::e2e {
 namespace {
@@ -18,9 +19,6 @@ protected:
 
     std::unique_ptr<WsClient> client_;
 };
-
-const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
-const Json kSubject = {{"CN", "Budi Santoso"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}};
 
 TEST_F(RenewalBeginTest, renewalBegin_wrongPin_pinIncorrectAndNothingChanged) {
     Json first;

@@ -2,16 +2,13 @@
 #include <algorithm>
 
 #include "tests/e2e/agent_harness.hpp"
+#include "tests/e2e/renewal_params.hpp"
 
 namespace kunci::e2e {
 namespace {
 
 using kunci::test::SoftHsm;
 using kunci::test::WsClient;
-
-const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
-const Json kRsa2048 = {{"type", "rsa"}, {"bits", 2048}};
-const Json kSubject = {{"CN", "Budi Santoso"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}};
 
 class RenewalCompleteTest : public AgentTest {
 protected:

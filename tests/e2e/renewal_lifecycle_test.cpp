@@ -4,14 +4,12 @@
 #include <set>
 
 #include "tests/e2e/agent_harness.hpp"
+#include "tests/e2e/renewal_params.hpp"
 
 namespace kunci::e2e {
 namespace {
 
 using kunci::test::WsClient;
-
-const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
-const Json kSubject = {{"CN", "Budi Santoso"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}};
 
 class RenewalLifecycleTest : public AgentTest {
 protected:

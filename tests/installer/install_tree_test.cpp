@@ -20,12 +20,7 @@ namespace {
 
 using kunci::test::RunResult;
 
-std::string readFile(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using kunci::test::readFile;
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;

@@ -12,16 +12,12 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace kunci::installer_test {
 namespace {
 
-std::string readFile(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using kunci::test::readFile;
 
 /** troff source as a reader sees the words: font changes dropped, `\-` as '-', `\e` as '\'. */
 std::string plainText(const std::string& troff) {

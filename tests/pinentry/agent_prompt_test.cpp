@@ -76,9 +76,10 @@ protected:
     std::unique_ptr<WsClient> client_;
 };
 
-const std::string kDescription = "SETDESC The page " + std::string(kOrigin) +
-                                 " asks to generate a new key pair for a renewal on the token \"" +
-                                 std::string(kTokenLabel) + "\".%0AEnter the token's user PIN.";
+const std::string kBeginDescription =
+    "SETDESC The page " + std::string(kOrigin) +
+    " asks to generate a new key pair for a renewal on the token \"" + std::string(kTokenLabel) +
+    "\".%0AEnter the token's user PIN.";
 
 TEST_F(AgentPromptTest, renewalBegin_noPinentry_pinRequiredAndPinentryNeverStarted) {
     pinentryOnPathInGraphicalSession(Peer());
@@ -131,7 +132,7 @@ TEST_F(AgentPromptTest, renewalBegin_pinFromPinentry_succeedsAndPromptNamesPageA
     const auto lines = transcript();
     EXPECT_NE(findLine(lines, "SETTITLE kunci: PIN for " + std::string(kTokenLabel)), -1)
         << ::testing::PrintToString(lines);
-    EXPECT_NE(findLine(lines, kDescription), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, kBeginDescription), -1) << ::testing::PrintToString(lines);
     EXPECT_EQ(findLine(lines, "SETERROR", true), -1);
     EXPECT_EQ(findLine(lines, "# run 2"), -1) << "asked twice";
 }
@@ -162,7 +163,8 @@ TEST_F(AgentPromptTest, renewalBegin_graphicalSession_asksThroughPinentryOnPath)
     const Json response = beginWithoutPin();
 
     ASSERT_TRUE(succeeded(response));
-    EXPECT_NE(findLine(transcript(), kDescription), -1) << ::testing::PrintToString(transcript());
+    EXPECT_NE(findLine(transcript(), kBeginDescription), -1)
+        << ::testing::PrintToString(transcript());
 }
 
 // A signature the page gave the PIN for is still confirmed by the holder (protocol 4,

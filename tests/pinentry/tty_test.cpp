@@ -23,7 +23,7 @@ using agent::Secret;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr std::string_view kPin = "739164";
+constexpr std::string_view kTtyPin = "739164";
 
 class PinentryTtyTest : public ::testing::Test {
 protected:
@@ -148,14 +148,14 @@ TEST_F(PinentryTtyTest, askPin_holderTypesPin_returnsExactlyItWithoutEcho) {
         << screen;
     EXPECT_NE(screen.find("Enter the token's user PIN."), std::string::npos) << screen;
 
-    ASSERT_NO_FATAL_FAILURE(type(std::string(kPin) + "\n"));
+    ASSERT_NO_FATAL_FAILURE(type(std::string(kTtyPin) + "\n"));
 
     const auto pin = call.get();
     ASSERT_TRUE(pin.has_value());
-    EXPECT_EQ(pin->view(), kPin);
+    EXPECT_EQ(pin->view(), kTtyPin);
     // The terminal echoes what was typed before pinentry reads it, so an echo would be here.
     const std::string after = readAvailable(0);
-    EXPECT_EQ((screen + after).find(kPin), std::string::npos) << screen + after;
+    EXPECT_EQ((screen + after).find(kTtyPin), std::string::npos) << screen + after;
 }
 
 TEST_F(PinentryTtyTest, askPin_retryMessage_shownAboveThePrompt) {
@@ -167,11 +167,11 @@ TEST_F(PinentryTtyTest, askPin_retryMessage_shownAboveThePrompt) {
     EXPECT_NE(error, std::string::npos) << screen;
     EXPECT_LT(error, screen.find("The page https://ams.example.id")) << screen;
 
-    ASSERT_NO_FATAL_FAILURE(type(std::string(kPin) + "\n"));
+    ASSERT_NO_FATAL_FAILURE(type(std::string(kTtyPin) + "\n"));
 
     const auto pin = call.get();
     ASSERT_TRUE(pin.has_value());
-    EXPECT_EQ(pin->view(), kPin);
+    EXPECT_EQ(pin->view(), kTtyPin);
 }
 
 class PinentryTtyConfirmTest : public PinentryTtyTest {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace kunci::test {
 
@@ -17,5 +18,8 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+/** The whole content of file; "" when it cannot be read. */
+std::string readFile(const std::filesystem::path& file);
 
 }  // namespace kunci::test

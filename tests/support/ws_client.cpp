@@ -1,12 +1,16 @@
 #include "tests/support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
 
@@ -103,22 +107,29 @@ HandshakeRefused::HandshakeRefused(int httpStatus)
     : std::runtime_error("WebSocket handshake refused with HTTP " + std::to_string(httpStatus)),
       status(httpStatus) {}
 
+struct WsClient::Connection {
+    net::io_context io;
+    websocket::stream<beast::tcp_stream> ws{io};
+};
+
 WsClient::WsClient(std::uint16_t port, std::string origin, std::string path, std::string host)
-    : ws_(io_) {
-    auto& stream = beast::get_lowest_layer(ws_);
-    connect(io_, stream, port);
+    : connection_(std::make_unique<Connection>()) {
+    auto& stream = beast::get_lowest_layer(connection_->ws);
+    connect(connection_->io, stream, port);
     if (host.empty()) {
         host = "127.0.0.1:" + std::to_string(port);
     }
-    ws_.set_option(websocket::stream_base::decorator([origin](websocket::request_type& request) {
-        if (!origin.empty()) {
-            request.set(http::field::origin, origin);
-        }
-    }));
+    connection_->ws.set_option(
+        websocket::stream_base::decorator([origin](websocket::request_type& request) {
+            if (!origin.empty()) {
+                request.set(http::field::origin, origin);
+            }
+        }));
     websocket::response_type response;
     stream.expires_after(kTimeout);
-    const auto ec =
-        runOne(io_, [&](auto handler) { ws_.async_handshake(response, host, path, handler); });
+    const auto ec = runOne(connection_->io, [&](auto handler) {
+        connection_->ws.async_handshake(response, host, path, handler);
+    });
     if (ec) {
         if (response.result_int() != 0 && response.result() != http::status::switching_protocols) {
             throw HandshakeRefused(response.result_int());
@@ -136,29 +147,33 @@ WsClient::~WsClient() {
 }
 
 void WsClient::sendText(const std::string& text, bool fragmented) {
-    ws_.text(true);
-    ws_.auto_fragment(fragmented);
-    ws_.write_buffer_bytes(4096);
-    beast::get_lowest_layer(ws_).expires_after(kTimeout);
-    if (auto ec = runOne(io_, [&](auto handler) { ws_.async_write(net::buffer(text), handler); })) {
+    connection_->ws.text(true);
+    connection_->ws.auto_fragment(fragmented);
+    connection_->ws.write_buffer_bytes(4096);
+    beast::get_lowest_layer(connection_->ws).expires_after(kTimeout);
+    if (auto ec = runOne(connection_->io, [&](auto handler) {
+            connection_->ws.async_write(net::buffer(text), handler);
+        })) {
         throw boost::system::system_error(ec, "send a text frame");
     }
 }
 
 void WsClient::sendBinary(const std::string& bytes) {
-    ws_.binary(true);
-    ws_.auto_fragment(false);
-    beast::get_lowest_layer(ws_).expires_after(kTimeout);
-    if (auto ec =
-            runOne(io_, [&](auto handler) { ws_.async_write(net::buffer(bytes), handler); })) {
+    connection_->ws.binary(true);
+    connection_->ws.auto_fragment(false);
+    beast::get_lowest_layer(connection_->ws).expires_after(kTimeout);
+    if (auto ec = runOne(connection_->io, [&](auto handler) {
+            connection_->ws.async_write(net::buffer(bytes), handler);
+        })) {
         throw boost::system::system_error(ec, "send a binary frame");
     }
 }
 
 nlohmann::json WsClient::readJson() {
     beast::flat_buffer buffer;
-    beast::get_lowest_layer(ws_).expires_after(kTimeout);
-    if (auto ec = runOne(io_, [&](auto handler) { ws_.async_read(buffer, handler); })) {
+    beast::get_lowest_layer(connection_->ws).expires_after(kTimeout);
+    if (auto ec = runOne(connection_->io,
+                         [&](auto handler) { connection_->ws.async_read(buffer, handler); })) {
         open_ = false;
         throw boost::system::system_error(ec, "read a message");
     }
@@ -181,14 +196,16 @@ nlohmann::json WsClient::call(const std::string& method, nlohmann::json params) 
 std::optional<int> WsClient::readUntilClosed() {
     for (;;) {
         beast::flat_buffer buffer;
-        beast::get_lowest_layer(ws_).expires_after(kTimeout);
-        const auto ec = runOne(io_, [&](auto handler) { ws_.async_read(buffer, handler); });
+        beast::get_lowest_layer(connection_->ws).expires_after(kTimeout);
+        const auto ec = runOne(connection_->io,
+                               [&](auto handler) { connection_->ws.async_read(buffer, handler); });
         if (!ec) {
             continue;
         }
         open_ = false;
-        if (ec == websocket::error::closed && ws_.reason().code != websocket::close_code::none) {
-            return static_cast<int>(ws_.reason().code);
+        if (ec == websocket::error::closed &&
+            connection_->ws.reason().code != websocket::close_code::none) {
+            return static_cast<int>(connection_->ws.reason().code);
         }
         return std::nullopt;
     }
@@ -199,13 +216,15 @@ std::deque<nlohmann::json>& WsClient::notifications() {
 }
 
 void WsClient::close() {
-    if (!open_ || !ws_.is_open()) {
+    if (!open_ || !connection_->ws.is_open()) {
         open_ = false;
         return;
     }
     open_ = false;
-    beast::get_lowest_layer(ws_).expires_after(kTimeout);
-    runOne(io_, [&](auto handler) { ws_.async_close(websocket::close_code::normal, handler); });
+    beast::get_lowest_layer(connection_->ws).expires_after(kTimeout);
+    runOne(connection_->io, [&](auto handler) {
+        connection_->ws.async_close(websocket::close_code::normal, handler);
+    });
 }
 
 }  // namespace kunci::test

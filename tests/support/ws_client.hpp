@@ -1,9 +1,5 @@
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -67,8 +63,10 @@ public:
     void close();
 
 private:
-    boost::asio::io_context io_;
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    /** Beast's stream behind a pointer: every test that includes this header would otherwise
+     *  compile the WebSocket templates again (the slowest part of the test build). */
+    struct Connection;
+    std::unique_ptr<Connection> connection_;
     std::deque<nlohmann::json> notifications_;
     std::int64_t nextId_ = 1;
     bool open_ = false;

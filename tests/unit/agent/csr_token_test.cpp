@@ -17,7 +17,7 @@ namespace {
 
 using test::openssl;
 
-const SubjectFields kSubject =
+const SubjectFields kTokenSubject =
     canonicalSubject({{"CN", "Budi Santoso"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}});
 
 Bytes readBytes(const std::filesystem::path& path) {
@@ -54,7 +54,7 @@ TEST_F(CsrTokenTest, buildCsrPem_tokenSignsWithAnotherTokenKey_throwsOpenSslErro
     const pkcs11::KeySpec spec{pkcs11::KeyType::Ec, 0, pkcs11::Curve::P256};
     const auto pair = session.generateKeyPair(spec, Bytes{0x01}, "requested");
     const auto other = session.generateKeyPair(spec, Bytes{0x02}, "other");
-    EXPECT_THROW(buildCsrPem(kSubject, tokenPublicKey(session, pair.publicKey, spec.type),
+    EXPECT_THROW(buildCsrPem(kTokenSubject, tokenPublicKey(session, pair.publicKey, spec.type),
                              tokenSigner(session, other.privateKey, spec.type)),
                  OpenSslError);
 }
@@ -73,7 +73,7 @@ TEST_F(CsrTokenTest, buildCsrPem_tokenKeys_spkiIsOpenSslViewOfTheTokenKey) {
         const auto pair = session.generateKeyPair(spec, id, name);
         const PublicKey publicKey = tokenPublicKey(session, pair.publicKey, spec.type);
         const std::string pem =
-            buildCsrPem(kSubject, publicKey, tokenSigner(session, pair.privateKey, spec.type));
+            buildCsrPem(kTokenSubject, publicKey, tokenSigner(session, pair.privateKey, spec.type));
 
         const Bytes view = opensslViewOfPublicKey(id);
         ASSERT_FALSE(view.empty());

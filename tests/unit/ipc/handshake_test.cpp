@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/unit/ipc/test_origin.hpp"
+
 namespace kunci::ipc {
 namespace {
 
@@ -13,7 +15,6 @@ namespace http = boost::beast::http;
 
 constexpr std::uint16_t kPort = 27853;
 const std::string kHost = "127.0.0.1:" + std::to_string(kPort);
-const std::string kOrigin = "https://ams.example.id";
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/ws_client.hpp"
+#include "tests/unit/ipc/test_origin.hpp"
 
 namespace kunci::ipc {
 namespace {
@@ -24,7 +25,6 @@ using test::rawHttp;
 using test::upgradeRequest;
 using test::WsClient;
 
-const std::string kOrigin = "https://ams.example.id";
 constexpr std::size_t kMiB = 1024 * 1024;
 
 /** A server on port 0 with its io_context on its own thread. */

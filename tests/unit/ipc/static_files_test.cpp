@@ -8,6 +8,7 @@
 
 #include "ipc/server.hpp"
 #include "tests/support/ws_client.hpp"
+#include "tests/unit/ipc/test_origin.hpp"
 
 namespace kunci::ipc {
 namespace {
@@ -17,7 +18,6 @@ using test::HttpResponse;
 using test::rawHttp;
 using test::WsClient;
 
-const std::string kOrigin = "https://ams.example.id";
 const std::string kPage = "<!doctype html><title>demo</title>";
 const std::string kScript = "export const answer = 42;\n";
 
