@@ -1,11 +1,11 @@
 #include "agent/cli/cli.hpp"
 
-#include <boost/program_options.hpp>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
 #include "agent/cli/audit_command.hpp"
+#include "agent/cli/command_line.hpp"
 #include "agent/cli/command_support.hpp"
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
@@ -16,7 +16,6 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
-namespace po = boost::program_options;
 
 constexpr const char* kExitCodes =
     "Exit codes:\n"
@@ -116,42 +115,32 @@ int runAudit(const std::vector<std::string>& args, const Environment& env, std::
     if (command != "verify" && command != "show") {
         return usageError(err, "unknown audit command '" + command + "'", auditUsage());
     }
-    po::options_description options;
-    options.add_options()("help,h", "")("state-dir", po::value<std::string>(), "");
+    CommandLine commandLine;
+    commandLine.flag("-h,--help").option("--state-dir");
     if (command == "show") {
-        options.add_options()("since", po::value<std::string>(), "")("json", "");
+        commandLine.option("--since").flag("--json");
     }
-    po::variables_map values;
     try {
-        const std::vector<std::string> rest(args.begin() + 1, args.end());
-        po::store(po::command_line_parser(rest)
-                      .options(options)
-                      .positional(po::positional_options_description())
-                      .run(),
-                  values);
-        po::notify(values);
-        if (values.count("help")) {
+        const auto values = commandLine.parse({args.begin() + 1, args.end()});
+        if (values.has("help")) {
             out << auditUsage();
             return static_cast<int>(Exit::Ok);
         }
-        const fs::path stateDir = values.count("state-dir")
-                                      ? fs::path(values["state-dir"].as<std::string>())
-                                      : defaultStateDir(env);
+        const fs::path stateDir =
+            values.has("state-dir") ? fs::path(values.value("state-dir")) : defaultStateDir(env);
         if (command == "verify") {
             return auditVerify(stateDir, out, err);
         }
         std::optional<Instant> since;
-        if (values.count("since")) {
-            since = parseTime(values["since"].as<std::string>());
+        if (values.has("since")) {
+            since = parseTime(values.value("since"));
             if (!since) {
-                throw UsageError("--since: '" + values["since"].as<std::string>() +
+                throw UsageError("--since: '" + values.value("since") +
                                  "' is neither RFC 3339 (2027-11-24T08:00:00Z) nor a date "
                                  "(2027-11-24)");
             }
         }
-        return auditShow(stateDir, since, values.count("json") > 0, out, err);
-    } catch (const po::error& error) {
-        return usageError(err, error.what(), auditUsage());
+        return auditShow(stateDir, since, values.has("json"), out, err);
     } catch (const ConfigFileError& error) {
         err << "kunci audit: " << error.what() << '\n';
         return static_cast<int>(Exit::Usage);
@@ -166,9 +155,6 @@ int runCommand(const Command& command, const std::vector<std::string>& args, con
         std::string("Run `kunci ") + command.name + " --help` for its options.\n";
     try {
         return command.run(args, env, io);
-    } catch (const po::error& error) {
-        io.err << "kunci " << command.name << ": " << error.what() << '\n' << hint;
-        return static_cast<int>(Exit::Usage);
     } catch (const ConfigFileError& error) {
         io.err << "kunci " << command.name << ": " << error.what() << '\n';
         return static_cast<int>(Exit::Usage);

@@ -11,7 +11,6 @@
 namespace kunci::cli {
 namespace {
 
-namespace po = boost::program_options;
 using nlohmann::json;
 
 bool flag(const json& token, const char* name) {
@@ -73,19 +72,21 @@ const char* const kConnectionHelp =
     "  --json             JSON on stdout for scripts (errors too: {\"error\":{...}})\n"
     "  -h, --help         this help\n";
 
-void addConnectionOptions(po::options_description& options) {
-    options.add_options()("help,h", "")("json", "")("port", po::value<std::string>(), "")(
-        "agent-url", po::value<std::string>(), "")("origin", po::value<std::string>(), "")(
-        "config", po::value<std::string>(), "")("module",
-                                                po::value<std::vector<std::string>>()->composing(),
-                                                "")("state-dir", po::value<std::string>(), "");
+CommandLine connectionCommandLine() {
+    CommandLine commandLine;
+    commandLine.flag("-h,--help").flag("--json");
+    for (const char* option : {"--port", "--agent-url", "--origin", "--config", "--state-dir"}) {
+        commandLine.option(option);
+    }
+    commandLine.repeatable("--module");
+    return commandLine;
 }
 
-ConnectionOptions connectionOptionsFrom(const po::variables_map& values) {
+ConnectionOptions connectionOptionsFrom(const ParsedArguments& arguments) {
     ConnectionOptions options;
-    auto optional = [&values](const char* name) -> std::optional<std::string> {
-        if (values.count(name)) {
-            return values[name].as<std::string>();
+    auto optional = [&arguments](const char* name) -> std::optional<std::string> {
+        if (arguments.has(name)) {
+            return arguments.value(name);
         }
         return std::nullopt;
     };
@@ -94,25 +95,8 @@ ConnectionOptions connectionOptionsFrom(const po::variables_map& values) {
     options.origin = optional("origin");
     options.config = optional("config");
     options.stateDir = optional("state-dir");
-    if (values.count("module")) {
-        options.modules = values["module"].as<std::vector<std::string>>();
-    }
+    options.modules = arguments.values("module");
     return options;
-}
-
-po::variables_map parseArguments(const std::vector<std::string>& args,
-                                 const po::options_description& options, const char* positionalName,
-                                 int maxPositional) {
-    po::positional_options_description positional;
-    po::options_description all;
-    all.add(options);
-    if (positionalName != nullptr && maxPositional > 0) {
-        positional.add(positionalName, maxPositional);
-        all.add_options()(positionalName, po::value<std::vector<std::string>>(), "");
-    }
-    po::variables_map values;
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-    return values;
 }
 
 json tokenWithId(const json& tokens, const std::string& id) {

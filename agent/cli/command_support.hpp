@@ -1,12 +1,12 @@
 #pragma once
 
-#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/cli/cli.hpp"
+#include "agent/cli/command_line.hpp"
 #include "agent/cli/connection.hpp"
 #include "agent/secret.hpp"
 #include "ipc/jsonrpc.hpp"
@@ -16,18 +16,12 @@ namespace kunci::cli {
 /** The help text of the options every engine command shares. */
 extern const char* const kConnectionHelp;
 
-/** Adds --port, --agent-url, --origin, --config, --module, --state-dir, --json, --help. */
-void addConnectionOptions(boost::program_options::options_description& options);
+/** A command line with --port, --agent-url, --origin, --config, --module, --state-dir, --json
+ *  and --help. */
+CommandLine connectionCommandLine();
 
-/** The connection options out of parsed values. */
-ConnectionOptions connectionOptionsFrom(const boost::program_options::variables_map& values);
-
-/** Parses args against options, with up to maxPositional positional arguments stored under
- *  positionalName. Throws boost::program_options::error. */
-boost::program_options::variables_map parseArguments(
-    const std::vector<std::string>& args,
-    const boost::program_options::options_description& options,
-    const char* positionalName = nullptr, int maxPositional = 0);
+/** The connection options out of parsed arguments. */
+ConnectionOptions connectionOptionsFrom(const ParsedArguments& arguments);
 
 /** The token in a tokens.list result whose id, label or serial is wanted. Throws Unreachable
  *  when none is present, UsageError when several match. */

@@ -8,7 +8,7 @@
 namespace kunci::cli {
 
 /** One `kunci` command: its name, a line for the command list, its help, and its body. The
- *  body parses its own options; it throws boost::program_options::error or UsageError (exit 2),
+ *  body parses its own options (CommandLine); it throws UsageError (exit 2),
  *  Unreachable (exit 3), ipc::RpcError (the error's exit code) or another std::exception
  *  (exit 1), and returns the exit code otherwise. */
 struct Command {

@@ -20,7 +20,6 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
-namespace po = boost::program_options;
 using nlohmann::json;
 
 enum class Status { Ok, Warn, Fail };
@@ -433,14 +432,12 @@ std::string doctorUsage() {
 }
 
 int doctorCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    const auto values = parseArguments(args, options);
-    if (values.count("help")) {
+    const auto values = connectionCommandLine().parse(args);
+    if (values.has("help")) {
         io.out << doctorUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
+    io.json = values.has("json");
     // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
     const Settings settings =
         resolveSettings(connectionOptionsFrom(values), env, BadConfig::Report);

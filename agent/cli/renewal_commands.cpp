@@ -11,7 +11,6 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
-namespace po = boost::program_options;
 using nlohmann::json;
 
 std::string text(const json& object, const char* key) {
@@ -24,13 +23,15 @@ constexpr const char* kPinHelp =
     "                   on the terminal without echo; none for a reader with a PIN pad)\n"
     "  --allow-final-try  go ahead when the token has one PIN try left\n";
 
-void addPinOptions(po::options_description& options) {
-    options.add_options()("pin-stdin", "")("allow-final-try", "");
+/** The connection options and --pin-stdin, --allow-final-try. */
+CommandLine pinCommandLine() {
+    CommandLine commandLine = connectionCommandLine();
+    commandLine.flag("--pin-stdin").flag("--allow-final-try");
+    return commandLine;
 }
 
-PinChoice pinChoiceFrom(const po::variables_map& values) {
-    return {.fromStdin = values.count("pin-stdin") > 0,
-            .allowFinalTry = values.count("allow-final-try") > 0};
+PinChoice pinChoiceFrom(const ParsedArguments& values) {
+    return {.fromStdin = values.has("pin-stdin"), .allowFinalTry = values.has("allow-final-try")};
 }
 
 std::string keyText(const json& key) {
@@ -97,19 +98,16 @@ std::vector<std::string> certificatesOfFile(const std::string& path) {
 
 int changeRenewal(const std::vector<std::string>& args, const Environment& env, Io& io,
                   bool cancel) {
-    po::options_description options;
-    addConnectionOptions(options);
-    addPinOptions(options);
-    const auto values = parseArguments(args, options, "renewal", 1);
-    if (values.count("help")) {
+    const auto values = pinCommandLine().positional("renewal").parse(args);
+    if (values.has("help")) {
         io.out << (cancel ? cancelUsage() : retireUsage());
         return 0;
     }
-    io.json = values.count("json") > 0;
-    if (!values.count("renewal")) {
+    io.json = values.has("json");
+    if (!values.has("renewal")) {
         throw UsageError("name the renewal (its id, as kunci renewals shows it)");
     }
-    const std::string id = values["renewal"].as<std::vector<std::string>>().front();
+    const std::string id = values.value("renewal");
     const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
     const auto backend = openBackend(settings, io.err);
     const json renewal = findRenewal(*backend, id);
@@ -118,7 +116,7 @@ int changeRenewal(const std::vector<std::string>& args, const Environment& env, 
                          cancel ? "cancel a renewal and delete its new key"
                                 : "delete the certificate and key a renewal replaced");
     json params = {{"renewal", id}};
-    if (values.count("allow-final-try")) {
+    if (values.has("allow-final-try")) {
         params["allowFinalTry"] = true;
     }
     const json result =
@@ -170,33 +168,31 @@ std::string renewUsage() {
 }
 
 int renewCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    addPinOptions(options);
-    options.add_options()("token", po::value<std::string>(), "")(
-        "subject", po::value<std::string>(), "")("key", po::value<std::string>(), "")(
-        "out", po::value<std::string>(), "")("replaces", po::value<std::string>(), "");
-    const auto values = parseArguments(args, options);
-    if (values.count("help")) {
+    CommandLine commandLine = pinCommandLine();
+    for (const char* option : {"--token", "--subject", "--key", "--out", "--replaces"}) {
+        commandLine.option(option);
+    }
+    const auto values = commandLine.parse(args);
+    if (values.has("help")) {
         io.out << renewUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
+    io.json = values.has("json");
     for (const char* required : {"token", "subject", "key", "out"}) {
-        if (!values.count(required)) {
+        if (!values.has(required)) {
             throw UsageError(std::string("--") + required + " is required");
         }
     }
-    json params = {{"subject", parseSubject(values["subject"].as<std::string>())},
-                   {"key", parseKeySpec(values["key"].as<std::string>())}};
-    if (values.count("replaces")) {
-        params["replaces"] = values["replaces"].as<std::string>();
+    json params = {{"subject", parseSubject(values.value("subject"))},
+                   {"key", parseKeySpec(values.value("key"))}};
+    if (values.has("replaces")) {
+        params["replaces"] = values.value("replaces");
     }
-    if (values.count("allow-final-try")) {
+    if (values.has("allow-final-try")) {
         params["allowFinalTry"] = true;
     }
     // The CSR's file must be writable before a key is generated for it.
-    const std::string out = values["out"].as<std::string>();
+    const std::string out = values.value("out");
     const bool toStdout = out == "-";
     const bool existed = !toStdout && fs::exists(out);
     if (!toStdout && !std::ofstream(out, std::ios::app)) {
@@ -215,7 +211,7 @@ int renewCommand(const std::vector<std::string>& args, const Environment& env, I
         const auto backend = openBackend(settings, io.err);
         token =
             findToken(backend->call("tokens.list", json::object()).value("tokens", json::array()),
-                      values["token"].as<std::string>());
+                      values.value("token"));
         params["token"] = token.value("id", "");
         auto pin =
             obtainPin(token, pinChoiceFrom(values), io, "generate a new key pair for a renewal");
@@ -280,42 +276,38 @@ std::string installUsage() {
 }
 
 int installCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    addPinOptions(options);
-    options.add_options()("renewal", po::value<std::string>(), "")(
-        "chain", po::value<std::vector<std::string>>()->composing(), "");
-    const auto values = parseArguments(args, options, "certificate", 1);
-    if (values.count("help")) {
+    const auto values = pinCommandLine()
+                            .option("--renewal")
+                            .repeatable("--chain")
+                            .positional("certificate")
+                            .parse(args);
+    if (values.has("help")) {
         io.out << installUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
-    if (!values.count("renewal")) {
+    io.json = values.has("json");
+    if (!values.has("renewal")) {
         throw UsageError("--renewal is required");
     }
-    if (!values.count("certificate")) {
+    if (!values.has("certificate")) {
         throw UsageError("name the certificate file the CA issued");
     }
-    std::vector<std::string> given =
-        certificatesOfFile(values["certificate"].as<std::vector<std::string>>().front());
+    std::vector<std::string> given = certificatesOfFile(values.value("certificate"));
     json chain = json::array();
     for (std::size_t i = 1; i < given.size(); ++i) {
         chain.push_back(given[i]);
     }
-    if (values.count("chain")) {
-        for (const auto& file : values["chain"].as<std::vector<std::string>>()) {
-            for (auto& certificate : certificatesOfFile(file)) {
-                chain.push_back(std::move(certificate));
-            }
+    for (const auto& file : values.values("chain")) {
+        for (auto& certificate : certificatesOfFile(file)) {
+            chain.push_back(std::move(certificate));
         }
     }
-    const std::string id = values["renewal"].as<std::string>();
+    const std::string id = values.value("renewal");
     json params = {{"renewal", id}, {"certificate", given.front()}};
     if (!chain.empty()) {
         params["chain"] = chain;
     }
-    if (values.count("allow-final-try")) {
+    if (values.has("allow-final-try")) {
         params["allowFinalTry"] = true;
     }
     const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
@@ -353,14 +345,12 @@ std::string renewalsUsage() {
 }
 
 int renewalsCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    const auto values = parseArguments(args, options);
-    if (values.count("help")) {
+    const auto values = connectionCommandLine().parse(args);
+    if (values.has("help")) {
         io.out << renewalsUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
+    io.json = values.has("json");
     const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
     const auto backend = openBackend(settings, io.err);
     const json result = backend->call("renewal.list", json::object());

@@ -8,7 +8,6 @@
 namespace kunci::cli {
 namespace {
 
-namespace po = boost::program_options;
 using nlohmann::json;
 
 std::string text(const json& object, const char* key) {
@@ -77,14 +76,12 @@ std::string tokensUsage() {
 }
 
 int tokensCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    const auto values = parseArguments(args, options);
-    if (values.count("help")) {
+    const auto values = connectionCommandLine().parse(args);
+    if (values.has("help")) {
         io.out << tokensUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
+    io.json = values.has("json");
     const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
     const auto backend = openBackend(settings, io.err);
     const json result = backend->call("tokens.list", json::object());
@@ -126,22 +123,23 @@ std::string certsUsage() {
 }
 
 int certsCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    po::options_description options;
-    addConnectionOptions(options);
-    options.add_options()("token", po::value<std::string>(), "")(
-        "expiring", po::value<std::string>(), "")("login", "")("pin-stdin", "");
-    const auto values = parseArguments(args, options);
-    if (values.count("help")) {
+    const auto values = connectionCommandLine()
+                            .option("--token")
+                            .option("--expiring")
+                            .flag("--login")
+                            .flag("--pin-stdin")
+                            .parse(args);
+    if (values.has("help")) {
         io.out << certsUsage();
         return 0;
     }
-    io.json = values.count("json") > 0;
+    io.json = values.has("json");
     // A flag and a number, not std::optional<int>: GCC 12 at -O2 warns the optional's value may
     // be used uninitialised (a false positive that -Werror turns into a failed build).
-    const bool filterExpiring = values.count("expiring") > 0;
-    const int expiringDays = filterExpiring ? parseDays(values["expiring"].as<std::string>()) : 0;
-    const bool pinStdin = values.count("pin-stdin") > 0;
-    const bool login = values.count("login") > 0;
+    const bool filterExpiring = values.has("expiring");
+    const int expiringDays = filterExpiring ? parseDays(values.value("expiring")) : 0;
+    const bool pinStdin = values.has("pin-stdin");
+    const bool login = values.has("login");
     if (pinStdin && login) {
         throw UsageError("--login and --pin-stdin exclude each other");
     }
@@ -149,8 +147,8 @@ int certsCommand(const std::vector<std::string>& args, const Environment& env, I
     const auto backend = openBackend(settings, io.err);
     const json tokens = backend->call("tokens.list", json::object()).value("tokens", json::array());
     std::vector<json> selected;
-    if (values.count("token")) {
-        selected.push_back(findToken(tokens, values["token"].as<std::string>()));
+    if (values.has("token")) {
+        selected.push_back(findToken(tokens, values.value("token")));
     } else {
         selected.assign(tokens.begin(), tokens.end());
     }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/cli/cli_fixture.hpp"
 
 namespace kunci::cli_test {
@@ -9,7 +11,30 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-using DoctorTest = CliTest;
+class DoctorTest : public CliTest {
+protected:
+    /** Writes module discovery sources of the test's own and returns the environment under
+     *  which kunci and kunci-agent use them instead of this machine's: a p11-kit registry
+     *  (KUNCI_P11_KIT_MODULES: a directory of p11-kit module files, read instead of p11-kit's
+     *  configuration and of /usr/share/p11-kit/modules and /etc/pkcs11/modules) registering
+     *  SoftHSM's module; an OpenSC module path that does not exist (KUNCI_OPENSC_MODULE); a known
+     *  vendor modules file naming SoftHSM's module (a duplicate of the registered one) and a path
+     *  that is not on this machine. */
+    std::map<std::string, std::string> ownDiscoverySources() const {
+        const auto registry = workFile("p11-kit-modules");
+        std::filesystem::create_directories(registry);
+        e2e::writeFile(registry / "kunci-test-softhsm.module",
+                       "module: " + std::string(KUNCI_SOFTHSM_MODULE) + "\n");
+        e2e::writeFile(
+            workFile("known-modules.txt"),
+            "# test list\n" + std::string(KUNCI_SOFTHSM_MODULE) +
+                "  Test vendor (SoftHSM)\n/nonexistent/vendor-pkcs11.so  Absent vendor\n");
+        return {{"XDG_CONFIG_HOME", configHome_.string()},
+                {"KUNCI_P11_KIT_MODULES", registry.string()},
+                {"KUNCI_OPENSC_MODULE", workFile("no-opensc/opensc-pkcs11.so").string()},
+                {"KUNCI_KNOWN_MODULES_FILE", workFile("known-modules.txt").string()}};
+    }
+};
 
 TEST_F(DoctorTest, brokenAuditLog_exit1NamesIt) {
     Begun begun;
@@ -59,23 +84,20 @@ TEST_F(DoctorTest, wrongConfigFile_exit1FailLineWithTheAgentsMessageAndTheOtherC
 }
 
 TEST_F(DoctorTest, discoveredModules_saysWhereEachWasFoundAsListModulesDoes) {
-    // No --module and no "modules": the agent's discovery, with a known vendor modules file
-    // naming SoftHSM's module and a path that is not on this machine.
-    e2e::writeFile(workFile("known-modules.txt"),
-                   "# test list\n" + std::string(KUNCI_SOFTHSM_MODULE) +
-                       "  Test vendor (SoftHSM)\n/nonexistent/vendor-pkcs11.so  Absent vendor\n");
+    // No --module and no "modules": the agent's discovery, on sources of the test's own, so
+    // that it holds whatever modules this machine has (an OpenSC that fails C_Initialize without
+    // a PC/SC daemon is WARN, and would not be the OK line asked for here).
+    const auto discovery = ownDiscoverySources();
     std::vector<std::string> argv{KUNCI_CLI_PATH, "doctor",
                                   "--state-dir",  statePath().string(),
                                   "--port",       std::to_string(closedPort()),
                                   "--config",     configFile().string()};
     auto env = hsm_.env();
-    env["XDG_CONFIG_HOME"] = configHome_.string();
-    env["KUNCI_KNOWN_MODULES_FILE"] = workFile("known-modules.txt").string();
+    env.insert(discovery.begin(), discovery.end());
     runs_.push_back(test::run(argv, env));
     const auto& result = runs_.back();
     const auto listed =
-        tool({KUNCI_AGENT_PATH, "--list-modules", "--config", configFile().string()},
-             {{"KUNCI_KNOWN_MODULES_FILE", workFile("known-modules.txt").string()}});
+        tool({KUNCI_AGENT_PATH, "--list-modules", "--config", configFile().string()}, discovery);
     ASSERT_EQ(listed.exitCode, 0) << describe(listed);
     // Every module the agent would load, with the agent's reason, on an OK module line.
     std::size_t used = 0;
