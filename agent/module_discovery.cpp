@@ -58,8 +58,10 @@ std::vector<std::string> ModuleDiscovery::paths() const {
 DiscoverySources DiscoverySources::system(
     const std::function<std::optional<std::string>(const char*)>& env) {
     DiscoverySources sources;
-    sources.registered = p11KitRegisteredModules;
     const auto locations = platform::moduleLocations(env);
+    sources.registered = [registry = locations.registry] {
+        return p11KitRegisteredModules(registry);
+    };
     sources.openScPaths = locations.openSc;
     sources.knownModulesFiles = locations.knownModulesFiles;
     return sources;
@@ -127,8 +129,9 @@ ModuleDiscovery discoverModules(const DiscoverySources& sources) {
     return discovery;
 }
 
-std::vector<RegisteredModule> p11KitRegisteredModules() {
-    return platform::registeredModules();
+std::vector<RegisteredModule> p11KitRegisteredModules(
+    const std::optional<std::filesystem::path>& registry) {
+    return platform::registeredModules(registry);
 }
 
 std::string describeModules(const std::vector<std::string>& configured,

@@ -53,7 +53,8 @@ struct DiscoverySources {
     /** Known vendor module files to try, first readable one wins. */
     std::vector<std::filesystem::path> knownModulesFiles;
 
-    /** This machine: p11-kit, OpenSC's usual paths, the installed known-modules.txt. */
+    /** This machine: p11-kit, OpenSC's usual paths, the installed known-modules.txt; each
+     *  replaced when the environment names another (platform::moduleLocations). */
     static DiscoverySources system(
         const std::function<std::optional<std::string>(const char*)>& env);
 };
@@ -68,8 +69,10 @@ std::vector<KnownModule> parseKnownModules(std::string_view text);
  *  twice (the same file by another path) is used once, at its first place. */
 ModuleDiscovery discoverModules(const DiscoverySources& sources);
 
-/** p11-kit's registered modules on this machine (platform::registeredModules). */
-std::vector<RegisteredModule> p11KitRegisteredModules();
+/** p11-kit's registered modules on this machine, or those a registry directory of p11-kit
+ *  module files registers (platform::registeredModules). */
+std::vector<RegisteredModule> p11KitRegisteredModules(
+    const std::optional<std::filesystem::path>& registry = std::nullopt);
 
 /** The text `kunci-agent --list-modules` prints: the configured modules (used instead of
  *  discovery) and their source, or what discovery found and why. */

@@ -254,12 +254,18 @@ struct RegisteredModule {
 
 /** The modules registered with the system's registry (POSIX: p11-kit's config files, through
  *  libp11-kit opened on first use; none when it is not installed). Loaded to be listed, then
- *  released; never initialised. */
-std::vector<RegisteredModule> registeredModules();
+ *  released; never initialised. Given a registry directory (POSIX: a directory of p11-kit
+ *  module files), only what that directory registers. */
+std::vector<RegisteredModule> registeredModules(
+    const std::optional<std::filesystem::path>& registry = std::nullopt);
 
 /** Where this system's modules are when none is registered. */
 struct ModuleLocations {
-    /** Where OpenSC's module may be; the first existing one wins. */
+    /** The registry to read instead of the system's: $KUNCI_P11_KIT_MODULES when set (tests,
+     *  and a diagnosis on a machine whose own registrations misbehave). */
+    std::optional<std::filesystem::path> registry;
+    /** Where OpenSC's module may be; the first existing one wins. $KUNCI_OPENSC_MODULE alone
+     *  when set. */
     std::vector<std::filesystem::path> openSc;
     /** Known vendor module files to try, first readable one wins: $KUNCI_KNOWN_MODULES_FILE
      *  alone when set; else the installed copy beside the executable, then the package's. */

@@ -318,6 +318,11 @@ public:
     decltype(&p11_kit_module_get_name) moduleGetName = nullptr;
     decltype(&p11_kit_config_option) configOption = nullptr;
     decltype(&p11_kit_modules_release) modulesRelease = nullptr;
+    /** p11_kit_override_system_files: exported by p11-kit 0.24, declared only under
+     *  P11_KIT_FUTURE_UNSTABLE_API, hence its type spelled here. It keeps the pointers. */
+    void (*overrideSystemFiles)(const char* systemConf, const char* userConf,
+                                const char* packageModules, const char* systemModules,
+                                const char* userModules) = nullptr;
 
 private:
     P11Kit() : library_(dlopen("libp11-kit.so.0", RTLD_NOW | RTLD_LOCAL)) {
@@ -329,6 +334,7 @@ private:
         find(moduleGetName, "p11_kit_module_get_name");
         find(configOption, "p11_kit_config_option");
         find(modulesRelease, "p11_kit_modules_release");
+        find(overrideSystemFiles, "p11_kit_override_system_files");
     }
 
     template <class Function>
@@ -352,11 +358,21 @@ std::optional<fs::path> besideExecutable() {
 
 }  // namespace
 
-std::vector<RegisteredModule> registeredModules() {
+std::vector<RegisteredModule> registeredModules(const std::optional<fs::path>& registry) {
     std::vector<RegisteredModule> found;
     const P11Kit& kit = P11Kit::instance();
-    if (!kit.usable()) {
+    if (!kit.usable() || (registry && kit.overrideSystemFiles == nullptr)) {
         return found;
+    }
+    if (registry) {
+        // Only the registry's module files: no configuration file and no other module
+        // directory (a name inside it that does not exist). p11-kit keeps these pointers.
+        static std::string directory;
+        static std::string nothing;
+        directory = registry->string();
+        nothing = (*registry / "kunci-no-such-p11-kit-file").string();
+        kit.overrideSystemFiles(nothing.c_str(), nothing.c_str(), directory.c_str(),
+                                nothing.c_str(), nothing.c_str());
     }
     CK_FUNCTION_LIST** registered = kit.modulesLoad(nullptr, 0);
     if (registered == nullptr) {
@@ -378,9 +394,16 @@ std::vector<RegisteredModule> registeredModules() {
 
 ModuleLocations moduleLocations(const EnvLookup& env) {
     ModuleLocations locations;
-    locations.openSc = {"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-                        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-                        "/usr/lib64/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"};
+    if (auto registry = env("KUNCI_P11_KIT_MODULES"); registry && !registry->empty()) {
+        locations.registry = *registry;
+    }
+    if (auto openSc = env("KUNCI_OPENSC_MODULE"); openSc && !openSc->empty()) {
+        locations.openSc = {*openSc};
+    } else {
+        locations.openSc = {"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+                            "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+                            "/usr/lib64/opensc-pkcs11.so", "/usr/lib/opensc-pkcs11.so"};
+    }
     if (auto file = env("KUNCI_KNOWN_MODULES_FILE"); file && !file->empty()) {
         locations.knownModulesFiles = {*file};
         return locations;

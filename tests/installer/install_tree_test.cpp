@@ -20,7 +20,7 @@ namespace {
 
 using kunci::test::RunResult;
 
-using kunci::test::readFile;
+using kunci::test::readText;
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -74,9 +74,9 @@ TEST_F(InstallTreeTest, install_packageLayout) {
 }
 
 TEST_F(InstallTreeTest, install_templatesFilledWithInstalledPaths) {
-    const std::string unit = readFile(root() / "usr/lib/systemd/user/kunci-agent.service");
-    const std::string desktop = readFile(root() / "etc/xdg/autostart/kunci-agent.desktop");
-    const std::string script = readFile(root() / "usr/sbin/kunci-browser-policy");
+    const std::string unit = readText(root() / "usr/lib/systemd/user/kunci-agent.service");
+    const std::string desktop = readText(root() / "etc/xdg/autostart/kunci-agent.desktop");
+    const std::string script = readText(root() / "usr/sbin/kunci-browser-policy");
 
     EXPECT_TRUE(contains(unit, "\nExecStart=/usr/bin/kunci-agent\n")) << unit;
     EXPECT_TRUE(contains(unit, "\nRestart=on-failure\n")) << unit;
@@ -88,7 +88,7 @@ TEST_F(InstallTreeTest, install_templatesFilledWithInstalledPaths) {
     for (const auto* text : {&unit, &desktop, &script}) {
         EXPECT_FALSE(contains(*text, "@KUNCI_")) << *text;
     }
-    const std::string preset = readFile(root() / "usr/lib/systemd/user-preset/80-kunci.preset");
+    const std::string preset = readText(root() / "usr/lib/systemd/user-preset/80-kunci.preset");
     EXPECT_TRUE(contains(preset, "\nenable kunci-agent.service\n")) << preset;
 }
 
@@ -97,7 +97,7 @@ TEST_F(InstallTreeTest, unit_systemdAnalyzeVerify_noComplaint) {
         GTEST_SKIP() << "systemd-analyze is not installed";
     }
     // ExecStart must exist to verify: point it at the built agent.
-    std::string unit = readFile(root() / "usr/lib/systemd/user/kunci-agent.service");
+    std::string unit = readText(root() / "usr/lib/systemd/user/kunci-agent.service");
     const std::string from = "ExecStart=/usr/bin/kunci-agent";
     unit.replace(unit.find(from), from.size(), std::string("ExecStart=") + KUNCI_AGENT_PATH);
     const auto file = scratch_.path() / "kunci-agent.service";
@@ -130,7 +130,7 @@ TEST_F(InstallTreeTest, manPages_gzippedTroffWithoutWarnings) {
 }
 
 TEST_F(InstallTreeTest, copyright_machineReadableWithEveryFieldFilledIn) {
-    const std::string copyright = readFile(root() / "usr/share/doc/kunci/copyright");
+    const std::string copyright = readText(root() / "usr/share/doc/kunci/copyright");
     EXPECT_EQ(
         copyright.rfind(
             "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n", 0),
@@ -163,7 +163,7 @@ TEST_F(InstallTreeTest, exampleConfig_asShipped_validButNoOrigin) {
 }
 
 TEST_F(InstallTreeTest, exampleConfig_originLineUncommented_valid) {
-    std::string text = readFile(root() / "etc/kunci/agent.conf");
+    std::string text = readText(root() / "etc/kunci/agent.conf");
     const std::string commented = "// \"allowOrigins\"";
     ASSERT_TRUE(contains(text, commented)) << text;
     text.replace(text.find(commented), commented.size(), "\"allowOrigins\"");
@@ -179,7 +179,7 @@ TEST_F(InstallTreeTest, exampleConfig_originLineUncommented_valid) {
 TEST_F(InstallTreeTest, exampleConfig_everyLineUncommented_valid) {
     // The administrator uncomments every example setting (but the pinentry pair: one or the
     // other): each must be one the agent takes.
-    std::istringstream lines(readFile(root() / "etc/kunci/agent.conf"));
+    std::istringstream lines(readText(root() / "etc/kunci/agent.conf"));
     std::string text;
     for (std::string line; std::getline(lines, line);) {
         const auto start = line.find("// \"");

@@ -17,7 +17,7 @@
 namespace kunci::installer_test {
 namespace {
 
-using kunci::test::readFile;
+using kunci::test::readText;
 
 /** troff source as a reader sees the words: font changes dropped, `\-` as '-', `\e` as '\'. */
 std::string plainText(const std::string& troff) {
@@ -75,7 +75,7 @@ std::set<std::string> documentedOptions(const std::string& troff) {
 }
 
 std::string manPage(const std::string& name) {
-    return readFile(std::filesystem::path(KUNCI_MAN_SOURCE_DIR) / name);
+    return readText(std::filesystem::path(KUNCI_MAN_SOURCE_DIR) / name);
 }
 
 kunci::test::RunResult help(const std::string& program, std::vector<std::string> args) {

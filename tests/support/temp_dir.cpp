@@ -27,7 +27,7 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ignored);
 }
 
-std::string readFile(const std::filesystem::path& file) {
+std::string readText(const std::filesystem::path& file) {
     std::ifstream in(file);
     std::ostringstream text;
     text << in.rdbuf();

@@ -20,6 +20,6 @@ private:
 };
 
 /** The whole content of file; "" when it cannot be read. */
-std::string readFile(const std::filesystem::path& file);
+std::string readText(const std::filesystem::path& file);
 
 }  // namespace kunci::test
