@@ -21,6 +21,7 @@
 #include "agent/options.hpp"
 #include "agent/peer_user.hpp"
 #include "agent/pinentry.hpp"
+#include "agent/protocol_views.hpp"
 #include "agent/renewal_engine.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"
