@@ -4,10 +4,14 @@ namespace kunci::agent {
 
 using pkcs11::ErrorKind;
 
-Failure invalidArgument(const std::string& field, const std::string& message) {
-    Failure failure(Reason::InvalidArgument, message);
+Failure fieldFailure(Reason reason, const std::string& field, const std::string& message) {
+    Failure failure(reason, message);
     failure.field = field;
     return failure;
+}
+
+Failure invalidArgument(const std::string& field, const std::string& message) {
+    return fieldFailure(Reason::InvalidArgument, field, message);
 }
 
 Failure fromPkcs11(const pkcs11::Error& error) {

@@ -56,6 +56,8 @@ private:
     Reason reason_;
 };
 
+/** A failure naming the request field at fault. */
+Failure fieldFailure(Reason reason, const std::string& field, const std::string& message);
 /** An InvalidArgument failure naming the field. */
 Failure invalidArgument(const std::string& field, const std::string& message);
 

@@ -85,6 +85,20 @@ void Handlers::offloadAudited(std::string method, const ipc::CallContext& contex
     });
 }
 
+template <class Request, class Run>
+void Handlers::addAudited(ipc::Dispatcher& dispatcher, const char* method, Request (*parse)(Json&),
+                          Run run) {
+    dispatcher.add(method, [this, method, parse, run](const ipc::CallContext& context, Json params,
+                                                      ipc::Completion done) {
+        auto request = std::make_shared<Request>(parse(params));
+        fromCaller(request->credentials, context, prompt_);
+        offloadAudited(method, context, std::move(done),
+                       [request, run, origin = context.origin](AuditTrail& trail) {
+                           return run(std::move(*request), origin, trail);
+                       });
+    });
+}
+
 void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
     dispatcher.add("agent.info", [this](const ipc::CallContext&, Json, ipc::Completion done) {
         offload(std::move(done), [this] { return agentInfoResult(tokens_.agentInfo()); });
@@ -104,49 +118,28 @@ void Handlers::registerWith(ipc::Dispatcher& dispatcher) {
     dispatcher.add("renewal.list", [this](const ipc::CallContext&, Json, ipc::Completion done) {
         done(runGuarded([this] { return renewalsResult(renewals_.list()); }));
     });
-    dispatcher.add("renewal.begin", [this](const ipc::CallContext& context, Json params,
-                                           ipc::Completion done) {
-        auto request = std::make_shared<BeginRequest>(parseRenewalBegin(params));
-        fromCaller(request->credentials, context, prompt_);
-        offloadAudited("renewal.begin", context, std::move(done),
-                       [this, request, origin = context.origin](AuditTrail& trail) {
-                           return beginResult(renewals_.begin(std::move(*request), origin, trail));
-                       });
-    });
-    dispatcher.add("renewal.complete", [this](const ipc::CallContext& context, Json params,
-                                              ipc::Completion done) {
-        auto request = std::make_shared<CompleteRequest>(parseRenewalComplete(params));
-        fromCaller(request->credentials, context, prompt_);
-        offloadAudited("renewal.complete", context, std::move(done),
-                       [this, request](AuditTrail& trail) {
-                           return completeResult(renewals_.complete(std::move(*request), trail));
-                       });
-    });
-    for (const char* method : {"renewal.cancel", "renewal.retire"}) {
-        const bool cancel = std::string_view(method) == "renewal.cancel";
-        dispatcher.add(method, [this, method, cancel](const ipc::CallContext& context, Json params,
-                                                      ipc::Completion done) {
-            auto request = std::make_shared<RenewalChangeRequest>(
-                cancel ? parseRenewalCancel(params) : parseRenewalRetire(params));
-            fromCaller(request->credentials, context, prompt_);
-            offloadAudited(
-                method, context, std::move(done), [this, request, cancel](AuditTrail& trail) {
-                    auto& [renewal, credentials] = *request;
-                    return renewalResult(
-                        cancel ? renewals_.cancel(renewal, std::move(credentials), trail)
-                               : renewals_.retire(renewal, std::move(credentials), trail));
-                });
-        });
-    }
-    dispatcher.add("signature.sign", [this](const ipc::CallContext& context, Json params,
-                                            ipc::Completion done) {
-        auto request = std::make_shared<SignRequest>(parseSignRequest(params));
-        fromCaller(request->credentials, context, prompt_);
-        offloadAudited("signature.sign", context, std::move(done),
-                       [this, request](AuditTrail& trail) {
-                           return signResult(signing_.sign(std::move(*request), trail));
-                       });
-    });
+    addAudited(dispatcher, "renewal.begin", parseRenewalBegin,
+               [this](BeginRequest request, const std::string& origin, AuditTrail& trail) {
+                   return beginResult(renewals_.begin(std::move(request), origin, trail));
+               });
+    addAudited(dispatcher, "renewal.complete", parseRenewalComplete,
+               [this](CompleteRequest request, const std::string&, AuditTrail& trail) {
+                   return completeResult(renewals_.complete(std::move(request), trail));
+               });
+    addAudited(dispatcher, "renewal.cancel", parseRenewalCancel,
+               [this](RenewalChangeRequest request, const std::string&, AuditTrail& trail) {
+                   return renewalResult(
+                       renewals_.cancel(request.renewal, std::move(request.credentials), trail));
+               });
+    addAudited(dispatcher, "renewal.retire", parseRenewalRetire,
+               [this](RenewalChangeRequest request, const std::string&, AuditTrail& trail) {
+                   return renewalResult(
+                       renewals_.retire(request.renewal, std::move(request.credentials), trail));
+               });
+    addAudited(dispatcher, "signature.sign", parseSignRequest,
+               [this](SignRequest request, const std::string&, AuditTrail& trail) {
+                   return signResult(signing_.sign(std::move(request), trail));
+               });
 }
 
 }  // namespace kunci::agent

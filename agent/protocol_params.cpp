@@ -181,12 +181,21 @@ std::vector<std::string> chainFrom(const Json& params) {
     return chain;
 }
 
-RenewalChangeRequest parseRenewalChange(Json& params, std::string action) {
+/** A request whose fields come first and the holder's credentials (pin, allowFinalTry) last;
+ *  the PIN wiped from params whatever is refused. */
+template <class Request, class Fields>
+Request withCredentials(Json& params, std::string action, Fields fields) {
     const PinScrub scrub(params);
-    RenewalChangeRequest request;
-    request.renewal = requireString(params, "renewal");
+    Request request;
+    fields(request);
     request.credentials = takeCredentials(params, std::move(action));
     return request;
+}
+
+RenewalChangeRequest parseRenewalChange(Json& params, std::string action) {
+    return withCredentials<RenewalChangeRequest>(
+        params, std::move(action),
+        [&](RenewalChangeRequest& request) { request.renewal = requireString(params, "renewal"); });
 }
 
 }  // namespace
@@ -207,32 +216,28 @@ std::optional<Secret> takeSecret(Json& params, const char* field) {
 }
 
 CertificatesListRequest parseCertificatesList(Json& params) {
-    const PinScrub scrub(params);
-    CertificatesListRequest request;
-    request.token = requireString(params, "token");
-    request.credentials = takeCredentials(params, "list the token's certificates");
-    return request;
+    return withCredentials<CertificatesListRequest>(
+        params, "list the token's certificates",
+        [&](CertificatesListRequest& request) { request.token = requireString(params, "token"); });
 }
 
 BeginRequest parseRenewalBegin(Json& params) {
-    const PinScrub scrub(params);
-    BeginRequest request;
-    request.token = requireString(params, "token");
-    request.keySpec = keySpecFrom(params);
-    request.subject = subjectFrom(params);
-    request.replaces = optionalKeyId(params, "replaces");
-    request.credentials = takeCredentials(params, "generate a new key pair for a renewal");
-    return request;
+    return withCredentials<BeginRequest>(params, "generate a new key pair for a renewal",
+                                         [&](BeginRequest& request) {
+                                             request.token = requireString(params, "token");
+                                             request.keySpec = keySpecFrom(params);
+                                             request.subject = subjectFrom(params);
+                                             request.replaces = optionalKeyId(params, "replaces");
+                                         });
 }
 
 CompleteRequest parseRenewalComplete(Json& params) {
-    const PinScrub scrub(params);
-    CompleteRequest request;
-    request.renewal = requireString(params, "renewal");
-    request.certificate = requireString(params, "certificate");
-    request.chain = chainFrom(params);
-    request.credentials = takeCredentials(params, "install a renewed certificate");
-    return request;
+    return withCredentials<CompleteRequest>(
+        params, "install a renewed certificate", [&](CompleteRequest& request) {
+            request.renewal = requireString(params, "renewal");
+            request.certificate = requireString(params, "certificate");
+            request.chain = chainFrom(params);
+        });
 }
 
 RenewalChangeRequest parseRenewalCancel(Json& params) {

@@ -98,7 +98,7 @@ Json renewalView(const Renewal& renewal) {
 }
 
 Json agentInfoResult(const AgentInfo& info) {
-    const auto module = [](const pkcs11::ModuleInfo& module) {
+    const auto moduleView = [](const pkcs11::ModuleInfo& module) {
         return Json{{"path", module.path},
                     {"description", module.description},
                     {"manufacturer", module.manufacturer},
@@ -116,7 +116,7 @@ Json agentInfoResult(const AgentInfo& info) {
     return {{"name", info.name},
             {"version", info.version},
             {"protocol", info.protocol},
-            {"modules", arrayOf(info.modules, module)},
+            {"modules", arrayOf(info.modules, moduleView)},
             {"keyTypes", arrayOf(info.keyTypes, keyType)}};
 }
 

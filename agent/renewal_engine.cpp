@@ -58,12 +58,6 @@ Failure stateError(const Renewal& renewal, const std::string& action) {
                    "The renewal is " + toString(renewal.state) + " and cannot be " + action + ".");
 }
 
-Failure certificateInvalid(const std::string& field, const std::string& message) {
-    Failure failure(Reason::CertificateInvalid, message);
-    failure.field = field;
-    return failure;
-}
-
 std::optional<CK_OBJECT_HANDLE> findCertificate(const pkcs11::Session& session,
                                                 const pkcs11::Bytes& der) {
     CK_OBJECT_CLASS certificateClass = CKO_CERTIFICATE;
@@ -250,9 +244,9 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
         try {
             return Certificate::parse(request.certificate);
         } catch (const CertificateInvalid&) {
-            throw certificateInvalid("certificate",
-                                     "The certificate is not a parseable X.509 "
-                                     "certificate (PEM or base64 DER).");
+            throw fieldFailure(Reason::CertificateInvalid, "certificate",
+                               "The certificate is not a parseable X.509 "
+                               "certificate (PEM or base64 DER).");
         }
     }();
     std::vector<Certificate> chain;
@@ -260,8 +254,8 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
         try {
             chain.push_back(Certificate::parse(request.chain[i]));
         } catch (const CertificateInvalid&) {
-            throw certificateInvalid("chain[" + std::to_string(i) + "]",
-                                     "A chain element is not a parseable X.509 certificate.");
+            throw fieldFailure(Reason::CertificateInvalid, "chain[" + std::to_string(i) + "]",
+                               "A chain element is not a parseable X.509 certificate.");
         }
     }
     const bool pending = renewal.state == RenewalState::AwaitingCertificate;

@@ -1,5 +1,7 @@
 #include "agent/token_access.hpp"
 
+#include <utility>
+
 #include "agent/failure.hpp"
 
 namespace kunci::agent {

@@ -8,6 +8,15 @@
 #include "agent/stored_certificates.hpp"
 
 namespace kunci::agent {
+namespace {
+
+pkcs11::TokenFlags shownFlags(pkcs11::TokenFlags flags) {
+    flags.tokenInitialized = false;
+    flags.userPinInitialized = false;
+    return flags;
+}
+
+}  // namespace
 
 CertificateView viewOf(const Certificate& certificate, const std::string& keyIdHex,
                        const std::string& label, bool hasPrivateKey) {
@@ -39,17 +48,15 @@ TokenDescription describeToken(const TokenRef& token) {
         .slotId = token.slot.id,
         .slotDescription = token.slot.description,
         .module = token.module->info().path,
-        .flags = {.loginRequired = info.flags.loginRequired,
-                  .protectedAuthPath = info.flags.protectedAuthPath,
-                  .pinCountLow = info.flags.pinCountLow,
-                  .pinFinalTry = info.flags.pinFinalTry,
-                  .pinLocked = info.flags.pinLocked,
-                  .writeProtected = info.flags.writeProtected},
+        .flags = shownFlags(info.flags),
     };
 }
 
 AgentInfo TokenService::agentInfo() const {
-    AgentInfo info{.name = "kunci-agent", .version = KUNCI_VERSION, .protocol = 1};
+    AgentInfo info;
+    info.name = "kunci-agent";
+    info.version = KUNCI_VERSION;
+    info.protocol = 1;
     for (const auto& module : registry_.modules()) {
         info.modules.push_back(module->info());
     }

@@ -23,17 +23,6 @@ struct AgentInfo {
 /** One token as the page sees it (`tokens.list`, `tokens.changed`): two descriptions differ
  *  exactly when the page's view would. */
 struct TokenDescription {
-    /** The flags the page is shown. */
-    struct Flags {
-        bool loginRequired = false;
-        bool protectedAuthPath = false;
-        bool pinCountLow = false;
-        bool pinFinalTry = false;
-        bool pinLocked = false;
-        bool writeProtected = false;
-        bool operator==(const Flags&) const = default;
-    };
-
     std::string id;
     std::string label;
     std::string manufacturer;
@@ -42,7 +31,9 @@ struct TokenDescription {
     CK_SLOT_ID slotId = 0;
     std::string slotDescription;
     std::string module;  // the module's path
-    Flags flags;
+    /** The flags the page is shown; those it is not (tokenInitialized, userPinInitialized) are
+     *  left false, so that they never make two descriptions differ. */
+    pkcs11::TokenFlags flags;
 
     bool operator==(const TokenDescription&) const = default;
 };

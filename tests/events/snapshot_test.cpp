@@ -14,7 +14,9 @@ using agent::TokenSnapshot;
 
 agent::TokenDescription view(const std::string& id, const std::string& label,
                              bool pinCountLow = false) {
-    agent::TokenDescription token{.id = id, .label = label};
+    agent::TokenDescription token;
+    token.id = id;
+    token.label = label;
     token.flags.loginRequired = true;
     token.flags.pinCountLow = pinCountLow;
     return token;
