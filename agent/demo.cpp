@@ -4,6 +4,8 @@
 #include <system_error>
 #include <utility>
 
+#include "agent/protocol_params.hpp"
+
 namespace kunci::agent::demo {
 namespace {
 
@@ -65,24 +67,20 @@ Options demoOptions(Options options, const EnvLookup& env) {
 
 void registerIssue(ipc::Dispatcher& dispatcher, const DemoCa& ca,
                    std::function<void(std::string_view)> log) {
-    dispatcher.add(
-        "demo.issue", [&ca, log = std::move(log)](const ipc::CallContext& context, ipc::Json params,
-                                                  ipc::Completion done) {
-            const auto csr = params.find("csr");
-            if (csr == params.end() || !csr->is_string() ||
-                csr->get_ref<const std::string&>().empty()) {
-                throw ipc::invalidParams("csr", "csr must be a PEM certificate request");
-            }
-            try {
-                const Certificate issued = ca.issueForRequest(csr->get_ref<const std::string&>());
-                log("demo: the demo CA issued a certificate for " + issued.subjectDN() + " to " +
-                    context.origin);
-                done(ipc::Json{{"certificate", issued.pem()},
-                               {"chain", ipc::Json::array({ca.certificate().pem()})}});
-            } catch (const CsrInvalid& invalid) {
-                throw ipc::invalidParams("csr", invalid.what());
-            }
-        });
+    dispatcher.add("demo.issue",
+                   [&ca, log = std::move(log)](const ipc::CallContext& context, ipc::Json params,
+                                               ipc::Completion done) {
+                       const std::string csr = parseDemoIssue(params);
+                       try {
+                           const Certificate issued = ca.issueForRequest(csr);
+                           log("demo: the demo CA issued a certificate for " + issued.subjectDN() +
+                               " to " + context.origin);
+                           done(ipc::Json{{"certificate", issued.pem()},
+                                          {"chain", ipc::Json::array({ca.certificate().pem()})}});
+                       } catch (const CsrInvalid& invalid) {
+                           throw ipc::invalidParams("csr", invalid.what());
+                       }
+                   });
 }
 
 Demo::Demo(const Options& options, Log log)

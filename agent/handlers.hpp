@@ -33,6 +33,11 @@ private:
     void offloadAudited(std::string method, const ipc::CallContext& context, ipc::Completion done,
                         AuditedWork work);
     ipc::Outcome runGuarded(const Work& work);
+    /** Binds a token-changing method: its params parsed here (on the network thread), run(request,
+     *  origin, trail) on the workers, audited. */
+    template <class Request, class Run>
+    void addAudited(ipc::Dispatcher& dispatcher, const char* method, Request (*parse)(ipc::Json&),
+                    Run run);
 
     TokenService& tokens_;
     RenewalEngine& renewals_;

@@ -20,6 +20,7 @@
 #include "agent/peer_user.hpp"
 #include "agent/pinentry.hpp"
 #include "agent/platform.hpp"
+#include "agent/protocol_views.hpp"
 #include "agent/renewal_engine.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"

@@ -1,8 +1,11 @@
 #include "agent/renewal.hpp"
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <utility>
+
+#include "agent/key_spec.hpp"
 
 namespace kunci::agent {
 namespace {
@@ -32,6 +35,56 @@ std::optional<T> getOptional(const nlohmann::json& document, const char* field) 
     return found->get<T>();
 }
 
+nlohmann::json subjectDocument(const SubjectFields& subject) {
+    nlohmann::json document = nlohmann::json::object();
+    for (const auto& [name, value] : subject) {
+        document[name] = value;
+    }
+    return document;
+}
+
+SubjectFields subjectFromDocument(const nlohmann::json& document) {
+    if (!document.is_object()) {
+        throw std::invalid_argument("subject is not an object");
+    }
+    SubjectFields subject;
+    for (const auto& [name, value] : document.items()) {
+        subject.emplace_back(name, value.get<std::string>());
+    }
+    return subject;
+}
+
+/** {"type":"rsa","bits":N} or {"type":"ec","curve":"P-256"}; {} for none. */
+nlohmann::json keyDocument(const std::optional<pkcs11::KeySpec>& key) {
+    if (!key) {
+        return nlohmann::json::object();
+    }
+    nlohmann::json document = {{"type", keyTypeName(key->type)}};
+    if (key->type == pkcs11::KeyType::Rsa) {
+        document["bits"] = key->rsaBits;
+    } else {
+        document["curve"] = curveName(key->curve);
+    }
+    return document;
+}
+
+/** The key a journal names; nullopt when it names none the agent generates. */
+std::optional<pkcs11::KeySpec> keyFromDocument(const nlohmann::json& document) {
+    if (!document.is_object()) {
+        return std::nullopt;
+    }
+    const nlohmann::json type = document.value("type", nlohmann::json());
+    if (type == "rsa" && document.value("bits", nlohmann::json()).is_number_integer()) {
+        return rsaKeyOfBits(document["bits"].get<long long>());
+    }
+    if (type == "ec" && document.value("curve", nlohmann::json()).is_string()) {
+        if (const auto curve = curveNamed(document["curve"].get<std::string>())) {
+            return pkcs11::KeySpec{pkcs11::KeyType::Ec, 0, *curve};
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string toString(RenewalState state) {
@@ -54,10 +107,18 @@ RenewalState renewalStateFrom(const std::string& text) {
 
 nlohmann::json Renewal::toDocument() const {
     nlohmann::json document = {
-        {"renewal", id},      {"token", token},           {"tokenLabel", tokenLabel},
-        {"keyId", keyId},     {"state", toString(state)}, {"subject", subject},
-        {"key", key},         {"label", label},           {"created", created},
-        {"updated", updated}, {"origin", origin},         {"replacedRetired", replacedRetired},
+        {"renewal", id},
+        {"token", token},
+        {"tokenLabel", tokenLabel},
+        {"keyId", keyId},
+        {"state", toString(state)},
+        {"subject", subjectDocument(subject)},
+        {"key", keyDocument(key)},
+        {"label", label},
+        {"created", created},
+        {"updated", updated},
+        {"origin", origin},
+        {"replacedRetired", replacedRetired},
     };
     putOptional(document, "csr", csr);
     putOptional(document, "replaces", replaces);
@@ -72,8 +133,8 @@ Renewal Renewal::fromDocument(const nlohmann::json& document) {
     renewal.tokenLabel = document.value("tokenLabel", "");
     renewal.keyId = document.at("keyId").get<std::string>();
     renewal.state = renewalStateFrom(document.at("state").get<std::string>());
-    renewal.subject = document.at("subject");
-    renewal.key = document.value("key", nlohmann::json::object());
+    renewal.subject = subjectFromDocument(document.at("subject"));
+    renewal.key = keyFromDocument(document.value("key", nlohmann::json::object()));
     renewal.label = document.value("label", "");
     renewal.created = document.at("created").get<std::string>();
     renewal.updated = document.value("updated", renewal.created);
@@ -83,17 +144,6 @@ Renewal Renewal::fromDocument(const nlohmann::json& document) {
     renewal.certificateSha256 = getOptional<std::string>(document, "certificateSha256");
     renewal.replacedRetired = document.value("replacedRetired", false);
     return renewal;
-}
-
-nlohmann::json Renewal::toProtocol() const {
-    nlohmann::json view = {
-        {"renewal", id},      {"token", token},           {"tokenLabel", tokenLabel},
-        {"keyId", keyId},     {"state", toString(state)}, {"subject", subject},
-        {"created", created}, {"updated", updated},
-    };
-    putOptional(view, "csr", csr);
-    putOptional(view, "replaces", replaces);
-    return view;
 }
 
 }  // namespace kunci::agent

@@ -1,8 +1,11 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+
+#include "agent/subject.hpp"
+#include "pkcs11/types.hpp"
 
 namespace kunci::agent {
 
@@ -27,9 +30,9 @@ struct Renewal {
     std::string tokenLabel;
     std::string keyId;
     RenewalState state = RenewalState::Generating;
-    nlohmann::json subject = nlohmann::json::object();
-    nlohmann::json key = nlohmann::json::object();  // {"type","bits"|"curve"} as requested
-    std::string label;                              // CKA_LABEL of the key pair and certificate
+    SubjectFields subject;
+    std::optional<pkcs11::KeySpec> key;  // as requested; absent from a journal that has none
+    std::string label;                   // CKA_LABEL of the key pair and certificate
     std::string created;
     std::string updated;
     std::string origin;
@@ -38,11 +41,10 @@ struct Renewal {
     std::optional<std::string> certificateSha256;  // set once completed
     bool replacedRetired = false;                  // set once renewal.retire finished
 
-    /** The journal's document (every field). */
+    /** The journal's document (every field): the journal's own file format, not the
+     *  protocol's view. */
     nlohmann::json toDocument() const;
     static Renewal fromDocument(const nlohmann::json& document);  // throws on a malformed one
-    /** What renewal.list shows (protocol section 4). */
-    nlohmann::json toProtocol() const;
 };
 
 }  // namespace kunci::agent

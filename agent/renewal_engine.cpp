@@ -8,10 +8,9 @@
 
 #include "agent/certificate.hpp"
 #include "agent/csr.hpp"
-#include "agent/errors.hpp"
+#include "agent/failure.hpp"
 #include "agent/openssl.hpp"
 #include "agent/token_csr.hpp"
-#include "agent/token_service.hpp"
 
 namespace kunci::agent {
 namespace {
@@ -54,16 +53,8 @@ std::string labelFor(const SubjectFields& subject) {
     return "kunci " + now().substr(0, 10);
 }
 
-nlohmann::json subjectJson(const SubjectFields& subject) {
-    nlohmann::json json = nlohmann::json::object();
-    for (const auto& [name, value] : subject) {
-        json[name] = value;
-    }
-    return json;
-}
-
-ipc::RpcError stateError(const Renewal& renewal, const std::string& action) {
-    return failure("renewal-state",
+Failure stateError(const Renewal& renewal, const std::string& action) {
+    return Failure(Reason::RenewalState,
                    "The renewal is " + toString(renewal.state) + " and cannot be " + action + ".");
 }
 
@@ -125,7 +116,7 @@ Renewal RenewalEngine::get(const std::string& renewalId) const {
     std::lock_guard lock(mutex_);
     auto found = renewals_.find(renewalId);
     if (found == renewals_.end() || found->second.state == RenewalState::Generating) {
-        throw failure("renewal-not-found", "No renewal with that id.");
+        throw Failure(Reason::RenewalNotFound, "No renewal with that id.");
     }
     return found->second;
 }
@@ -157,19 +148,19 @@ bool RenewalEngine::destroyKeyObjects(pkcs11::Session& session,
     }
 }
 
-nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& origin,
-                                    AuditTrail& trail) {
+BeginResult RenewalEngine::begin(BeginRequest request, const std::string& origin,
+                                 AuditTrail& trail) {
     trail.token = request.token;
     const auto held = requireToken(registry_, request.token);
     const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     if (token.info.flags.writeProtected) {
-        throw failure("token-write-protected", "The token is write-protected.");
+        throw Failure(Reason::TokenWriteProtected, "The token is write-protected.");
     }
     const bool supported = onToken(
         [&] { return token.module->supportsKeyGeneration(token.slot.id, request.keySpec); });
     if (!supported) {
-        throw failure("mechanism-unsupported", "The token cannot generate that kind of key.");
+        throw Failure(Reason::MechanismUnsupported, "The token cannot generate that kind of key.");
     }
     pkcs11::Session session =
         onToken([&] { return pkcs11::Session(*token.module, token.slot.id); });
@@ -178,7 +169,7 @@ nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& ori
     if (request.replaces) {
         const auto replaced = keyIdBytesOf(*request.replaces);
         if (onToken([&] { return session.findById(replaced).empty(); })) {
-            throw failure("key-not-found", "No key or certificate with the key id to replace.");
+            throw Failure(Reason::KeyNotFound, "No key or certificate with the key id to replace.");
         }
     }
     pkcs11::Bytes keyId;
@@ -192,8 +183,8 @@ nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& ori
     renewal.tokenLabel = token.info.label;
     renewal.keyId = toHex(keyId);
     renewal.state = RenewalState::Generating;
-    renewal.subject = subjectJson(request.subject);
-    renewal.key = request.key;
+    renewal.subject = request.subject;
+    renewal.key = request.keySpec;
     renewal.label = labelFor(request.subject);
     renewal.created = now();
     renewal.origin = origin;
@@ -224,10 +215,10 @@ nlohmann::json RenewalEngine::begin(BeginRequest request, const std::string& ori
     }
     renewal.state = RenewalState::AwaitingCertificate;
     save(renewal);
-    return {{"renewal", renewal.id}, {"keyId", renewal.keyId}, {"csr", *renewal.csr}};
+    return {renewal.id, renewal.keyId, *renewal.csr};
 }
 
-nlohmann::json RenewalEngine::list() const {
+std::vector<Renewal> RenewalEngine::list() const {
     std::vector<Renewal> listed;
     {
         std::lock_guard lock(mutex_);
@@ -240,14 +231,10 @@ nlohmann::json RenewalEngine::list() const {
     std::sort(listed.begin(), listed.end(), [](const Renewal& a, const Renewal& b) {
         return std::tie(a.created, a.id) < std::tie(b.created, b.id);
     });
-    nlohmann::json renewals = nlohmann::json::array();
-    for (const auto& renewal : listed) {
-        renewals.push_back(renewal.toProtocol());
-    }
-    return {{"renewals", renewals}};
+    return listed;
 }
 
-nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trail) {
+CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& trail) {
     trail.renewal = request.renewal;
     Renewal renewal = get(request.renewal);
     trail.token = renewal.token;
@@ -257,10 +244,9 @@ nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trai
         try {
             return Certificate::parse(request.certificate);
         } catch (const CertificateInvalid&) {
-            throw failure("certificate-invalid",
-                          "The certificate is not a parseable X.509 "
-                          "certificate (PEM or base64 DER).",
-                          {{"field", "certificate"}});
+            throw fieldFailure(Reason::CertificateInvalid, "certificate",
+                               "The certificate is not a parseable X.509 "
+                               "certificate (PEM or base64 DER).");
         }
     }();
     std::vector<Certificate> chain;
@@ -268,9 +254,8 @@ nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trai
         try {
             chain.push_back(Certificate::parse(request.chain[i]));
         } catch (const CertificateInvalid&) {
-            throw failure("certificate-invalid",
-                          "A chain element is not a parseable X.509 certificate.",
-                          {{"field", "chain[" + std::to_string(i) + "]"}});
+            throw fieldFailure(Reason::CertificateInvalid, "chain[" + std::to_string(i) + "]",
+                               "A chain element is not a parseable X.509 certificate.");
         }
     }
     const bool pending = renewal.state == RenewalState::AwaitingCertificate;
@@ -280,35 +265,35 @@ nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trai
     }
     if (!samePublicKey(certificate.subjectPublicKeyInfoDer(),
                        csrSubjectPublicKeyInfoDer(*renewal.csr))) {
-        throw failure("certificate-mismatch",
+        throw Failure(Reason::CertificateMismatch,
                       "The certificate's public key is not the key generated for this renewal.");
     }
     const pkcs11::Bytes keyId = keyIdBytesOf(renewal.keyId);
     if (completed) {
         if (renewal.certificateSha256 != certificate.sha256Hex()) {
-            throw failure("renewal-state",
+            throw Failure(Reason::RenewalState,
                           "The renewal was already completed with another certificate.");
         }
-        return {{"certificate", certificateView(certificate, renewal.keyId, renewal.label, true)}};
+        return viewOf(certificate, renewal.keyId, renewal.label, true);
     }
 
     const auto held = requireToken(registry_, renewal.token);
     const TokenRef& token = held.token;
     auto guard = locks_.acquire(token.id);
     if (token.info.flags.writeProtected) {
-        throw failure("token-write-protected", "The token is write-protected.");
+        throw Failure(Reason::TokenWriteProtected, "The token is write-protected.");
     }
     onToken([&] {
         pkcs11::Session session(*token.module, token.slot.id);
         logInIfOffered(session, token, request.credentials);
         if (session.findByClass(CKO_PUBLIC_KEY, &keyId).empty() &&
             session.findByClass(CKO_PRIVATE_KEY, &keyId).empty()) {
-            throw failure("key-not-found", "The renewal's key is no longer on the token.");
+            throw Failure(Reason::KeyNotFound, "The renewal's key is no longer on the token.");
         }
         // A completion cut short may have stored the certificate already: never twice.
         for (auto handle : session.findByClass(CKO_CERTIFICATE, &keyId)) {
             if (session.attribute(handle, CKA_VALUE) != certificate.der()) {
-                throw failure("renewal-state",
+                throw Failure(Reason::RenewalState,
                               "Another certificate is already stored for this renewal's key.");
             }
         }
@@ -339,11 +324,11 @@ nlohmann::json RenewalEngine::complete(CompleteRequest request, AuditTrail& trai
     renewal.state = RenewalState::Completed;
     renewal.certificateSha256 = certificate.sha256Hex();
     save(renewal);
-    return {{"certificate", certificateView(certificate, renewal.keyId, renewal.label, true)}};
+    return viewOf(certificate, renewal.keyId, renewal.label, true);
 }
 
-nlohmann::json RenewalEngine::cancel(const std::string& renewalId, Credentials credentials,
-                                     AuditTrail& trail) {
+Renewal RenewalEngine::cancel(const std::string& renewalId, Credentials credentials,
+                              AuditTrail& trail) {
     trail.renewal = renewalId;
     Renewal renewal = get(renewalId);
     trail.token = renewal.token;
@@ -360,7 +345,7 @@ nlohmann::json RenewalEngine::cancel(const std::string& renewalId, Credentials c
     pkcs11::Session session =
         onToken([&] { return pkcs11::Session(*token.module, token.slot.id); });
     if (!onToken([&] { return session.findByClass(CKO_CERTIFICATE, &keyId).empty(); })) {
-        throw failure("renewal-state",
+        throw Failure(Reason::RenewalState,
                       "The renewal's certificate is already on the token; complete it instead.");
     }
     logIn(session, token, credentials);
@@ -373,22 +358,22 @@ nlohmann::json RenewalEngine::cancel(const std::string& renewalId, Credentials c
             session.destroy(handle);
         }
     });
-    return {{"renewal", renewal.toProtocol()}};
+    return renewal;
 }
 
-nlohmann::json RenewalEngine::retire(const std::string& renewalId, Credentials credentials,
-                                     AuditTrail& trail) {
+Renewal RenewalEngine::retire(const std::string& renewalId, Credentials credentials,
+                              AuditTrail& trail) {
     trail.renewal = renewalId;
     Renewal renewal = get(renewalId);
     trail.token = renewal.token;
     trail.keyId = renewal.keyId;
     if (renewal.state != RenewalState::Completed || !renewal.replaces) {
-        throw failure("renewal-state", renewal.replaces
-                                           ? "Only a completed renewal can retire what it replaces."
-                                           : "The renewal replaces nothing.");
+        throw Failure(Reason::RenewalState,
+                      renewal.replaces ? "Only a completed renewal can retire what it replaces."
+                                       : "The renewal replaces nothing.");
     }
     if (renewal.replacedRetired) {
-        return {{"renewal", renewal.toProtocol()}};
+        return renewal;
     }
     const pkcs11::Bytes replaced = keyIdBytesOf(*renewal.replaces);
     const auto held = requireToken(registry_, renewal.token);
@@ -417,7 +402,7 @@ nlohmann::json RenewalEngine::retire(const std::string& renewalId, Credentials c
     }
     renewal.replacedRetired = true;
     save(renewal);
-    return {{"renewal", renewal.toProtocol()}};
+    return renewal;
 }
 
 }  // namespace kunci::agent

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "agent/subject.hpp"
 #include "agent/token_access.hpp"
 #include "agent/token_registry.hpp"
+#include "agent/token_service.hpp"
 #include "pkcs11/types.hpp"
 
 namespace kunci::agent {
@@ -21,7 +21,6 @@ namespace kunci::agent {
 struct BeginRequest {
     std::string token;
     pkcs11::KeySpec keySpec;
-    nlohmann::json key;  // as the page sent it, for the journal
     SubjectFields subject;
     std::optional<std::string> replaces;  // lower-case hex key id
     Credentials credentials;
@@ -35,6 +34,13 @@ struct CompleteRequest {
     Credentials credentials;
 };
 
+/** What `renewal.begin` made: the renewal, the new key pair's id and its CSR (PEM). */
+struct BeginResult {
+    std::string renewal;
+    std::string keyId;
+    std::string csr;
+};
+
 /** The renewal procedure: begin, complete, cancel, retire, with the journal written before the
  *  token is touched and after each step, so a crash anywhere leaves a state that the same
  *  method, repeated, finishes or cleans up. Thread-safe. */
@@ -46,11 +52,14 @@ public:
      *  before serving. Throws on a journal document it cannot read. */
     void recover();
 
-    nlohmann::json begin(BeginRequest request, const std::string& origin, AuditTrail& trail);
-    nlohmann::json list() const;
-    nlohmann::json complete(CompleteRequest request, AuditTrail& trail);
-    nlohmann::json cancel(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
-    nlohmann::json retire(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
+    BeginResult begin(BeginRequest request, const std::string& origin, AuditTrail& trail);
+    /** Every renewal but one being begun, oldest first. */
+    std::vector<Renewal> list() const;
+    /** The certificate stored (or, repeated, already stored) for the renewal's key. */
+    CertificateView complete(CompleteRequest request, AuditTrail& trail);
+    /** The renewal as it stands once cancelled / once what it replaced is retired. */
+    Renewal cancel(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
+    Renewal retire(const std::string& renewalId, Credentials credentials, AuditTrail& trail);
 
 private:
     Renewal get(const std::string& renewalId) const;

@@ -2,8 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include "ipc/jsonrpc.hpp"
-
 namespace kunci::agent {
 
 Secret::~Secret() {
@@ -28,21 +26,6 @@ void Secret::wipe() noexcept {
     value_.resize(value_.capacity());
     OPENSSL_cleanse(value_.data(), value_.size());
     value_.clear();
-}
-
-std::optional<Secret> takeSecret(nlohmann::json& params, const char* field) {
-    auto found = params.find(field);
-    if (found == params.end() || found->is_null()) {
-        return std::nullopt;
-    }
-    if (!found->is_string()) {
-        throw ipc::invalidParams(field, std::string(field) + " must be a string");
-    }
-    auto& stored = found->get_ref<std::string&>();
-    Secret secret(stored);
-    OPENSSL_cleanse(stored.data(), stored.size());
-    stored.clear();
-    return secret;
 }
 
 }  // namespace kunci::agent

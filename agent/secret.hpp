@@ -1,7 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,9 +23,5 @@ private:
     void wipe() noexcept;
     std::string value_;
 };
-
-/** Moves params[field] (a string) into a Secret and wipes the JSON's copy. Absent -> nullopt;
- *  present but not a string -> invalid-params. */
-std::optional<Secret> takeSecret(nlohmann::json& params, const char* field);
 
 }  // namespace kunci::agent

@@ -6,19 +6,12 @@
 #include <initializer_list>
 
 #include "agent/certificate.hpp"
-#include "agent/errors.hpp"
-#include "agent/secret.hpp"
-#include "ipc/jsonrpc.hpp"
+#include "agent/failure.hpp"
 #include "pkcs11/session.hpp"
 
 namespace kunci::agent {
 namespace {
 
-using ipc::Json;
-
-constexpr const char* algorithmPkcs1 = "RSASSA-PKCS1-v1_5";
-constexpr const char* algorithmPss = "RSA-PSS";
-constexpr const char* algorithmEcdsa = "ECDSA";
 // How many of the digest's bytes the holder is shown.
 constexpr std::size_t shownDigestBytes = 8;
 // Keeps a long CN or label from pushing the digest out of the prompt's view.
@@ -62,63 +55,6 @@ const Hash* hashOfLength(std::size_t length) {
         }
     }
     return nullptr;
-}
-
-bool present(const Json& params, const char* field) {
-    auto found = params.find(field);
-    return found != params.end() && !found->is_null();
-}
-
-std::string requireString(const Json& params, const char* field) {
-    auto found = params.find(field);
-    if (found == params.end() || !found->is_string() ||
-        found->get_ref<const std::string&>().empty()) {
-        throw ipc::invalidParams(field, std::string(field) + " must be a non-empty string");
-    }
-    return found->get<std::string>();
-}
-
-/** The field's string, "" when absent or null; one of allowed, else invalid-params. */
-std::string optionalChoice(const Json& params, const char* field,
-                           std::initializer_list<const char*> allowed, const std::string& hint) {
-    if (!present(params, field)) {
-        return {};
-    }
-    const Json& value = params.at(field);
-    if (value.is_string()) {
-        for (const char* choice : allowed) {
-            if (value.get_ref<const std::string&>() == choice) {
-                return choice;
-            }
-        }
-    }
-    throw ipc::invalidParams(field, std::string(field) + " must be " + hint);
-}
-
-bool optionalBool(const Json& params, const char* field) {
-    if (!present(params, field)) {
-        return false;
-    }
-    if (!params.at(field).is_boolean()) {
-        throw ipc::invalidParams(field, std::string(field) + " must be true or false");
-    }
-    return params.at(field).get<bool>();
-}
-
-Bytes base64Field(const Json& params, const char* field, const std::string& what) {
-    const Json& value = params.at(field);
-    std::optional<Bytes> bytes;
-    if (value.is_string()) {
-        bytes = fromBase64(value.get_ref<const std::string&>());
-    }
-    if (!bytes) {
-        throw ipc::invalidParams(field, std::string(field) + " must be " + what + " in base64");
-    }
-    return std::move(*bytes);
-}
-
-bool isRsaAlgorithm(const std::string& algorithm) {
-    return algorithm == algorithmPkcs1 || algorithm == algorithmPss;
 }
 
 enum class KeyKind { Rsa, Ec, Other };
@@ -271,23 +207,23 @@ Plan planFor(KeyKind kind, const SignRequest& request, const TokenRef& token) {
     Plan plan;
     plan.algorithm = request.algorithm;
     if (kind == KeyKind::Other) {
-        throw ipc::invalidParams("algorithm",
-                                 "the key's type fits none of the algorithms "
-                                 "RSASSA-PKCS1-v1_5, RSA-PSS and ECDSA");
+        throw invalidArgument("algorithm",
+                              "the key's type fits none of the algorithms "
+                              "RSASSA-PKCS1-v1_5, RSA-PSS and ECDSA");
     }
     if (plan.algorithm.empty()) {
         plan.algorithm = kind == KeyKind::Rsa ? algorithmPkcs1 : algorithmEcdsa;
     }
     if (kind == KeyKind::Rsa && !isRsaAlgorithm(plan.algorithm)) {
-        throw ipc::invalidParams("algorithm",
-                                 "the key is an RSA key: use RSASSA-PKCS1-v1_5 or "
-                                 "RSA-PSS");
+        throw invalidArgument("algorithm",
+                              "the key is an RSA key: use RSASSA-PKCS1-v1_5 or "
+                              "RSA-PSS");
     }
     if (kind == KeyKind::Ec && isRsaAlgorithm(plan.algorithm)) {
-        throw ipc::invalidParams("algorithm", "the key is an EC key: use ECDSA");
+        throw invalidArgument("algorithm", "the key is an EC key: use ECDSA");
     }
     if (kind == KeyKind::Rsa && !request.format.empty()) {
-        throw ipc::invalidParams("format", "format applies to ECDSA signatures only");
+        throw invalidArgument("format", "format applies to ECDSA signatures only");
     }
     if (plan.algorithm == algorithmPkcs1) {
         // The data itself, when the page sent it: the token hashes it where it can.
@@ -300,7 +236,7 @@ Plan planFor(KeyKind kind, const SignRequest& request, const TokenRef& token) {
         plan.mechanism = CKM_ECDSA;
     }
     if (!tokenSigns(token, plan.mechanism)) {
-        throw failure("mechanism-unsupported",
+        throw Failure(Reason::MechanismUnsupported,
                       "The token cannot make " + plan.algorithm + " signatures.");
     }
     return plan;
@@ -310,7 +246,7 @@ Bytes signOnToken(pkcs11::Session& session, CK_OBJECT_HANDLE key, const Plan& pl
                   const SignRequest& request) {
     const Hash* hash = hashOfLength(request.digest.size());
     if (hash == nullptr) {
-        throw ipc::invalidParams("digest", "digest must be a SHA-256, SHA-384 or SHA-512 hash");
+        throw invalidArgument("digest", "digest must be a SHA-256, SHA-384 or SHA-512 hash");
     }
     switch (plan.mechanism) {
         case CKM_SHA256_RSA_PKCS:
@@ -335,68 +271,25 @@ Bytes signOnToken(pkcs11::Session& session, CK_OBJECT_HANDLE key, const Plan& pl
 
 }  // namespace
 
-SignRequest parseSignRequest(nlohmann::json& params) {
-    SignRequest request;
-    // First, so that the PIN is wiped from the params whatever else is wrong with them.
-    request.credentials.pin = takeSecret(params, "pin");
-    request.credentials.allowFinalTry = optionalBool(params, "allowFinalTry");
-    request.token = requireString(params, "token");
+bool isRsaAlgorithm(const std::string& algorithm) {
+    return algorithm == algorithmPkcs1 || algorithm == algorithmPss;
+}
 
-    const auto keyId = present(params, "keyId") && params.at("keyId").is_string()
-                           ? fromHex(params.at("keyId").get_ref<const std::string&>())
-                           : std::nullopt;
-    if (!keyId || keyId->empty()) {
-        throw ipc::invalidParams("keyId", "keyId must be a key id in hex");
-    }
-    request.keyId = toHex(*keyId);
-
-    const bool hasDigest = present(params, "digest");
-    const bool hasData = present(params, "data");
-    if (hasDigest && hasData) {
-        throw ipc::invalidParams("data", "give either digest or data, not both");
-    }
-    if (!hasDigest && !hasData) {
-        throw ipc::invalidParams("digest", "digest or data is required");
-    }
-    if (hasDigest) {
-        request.digest = base64Field(params, "digest", "a SHA-256, SHA-384 or SHA-512 hash");
-        const Hash* hash = hashOfLength(request.digest.size());
-        if (hash == nullptr) {
-            throw ipc::invalidParams("digest",
-                                     "digest must be a SHA-256, SHA-384 or SHA-512 hash "
-                                     "(32, 48 or 64 bytes)");
-        }
-        request.hash = hash->name;
-    } else {
-        Bytes data = base64Field(params, "data", "at most 768 KiB");
-        if (data.size() > maxSignData) {
-            throw ipc::invalidParams("data", "data must be at most 768 KiB; sign a digest instead");
-        }
-        request.digest = sha256(data);
-        request.hash = "SHA-256";
-        request.data = std::move(data);
-    }
-
-    request.algorithm =
-        optionalChoice(params, "algorithm", {algorithmPkcs1, algorithmPss, algorithmEcdsa},
-                       "RSASSA-PKCS1-v1_5, RSA-PSS or ECDSA");
-    request.format = optionalChoice(params, "format", {"der", "raw"}, "der or raw");
-    if (!request.format.empty() && isRsaAlgorithm(request.algorithm)) {
-        throw ipc::invalidParams("format", "format applies to ECDSA signatures only");
-    }
-    return request;
+const char* hashNameOfDigestLength(std::size_t length) {
+    const Hash* hash = hashOfLength(length);
+    return hash != nullptr ? hash->name : nullptr;
 }
 
 SigningService::SigningService(const TokenRegistry& registry, TokenLocks& locks)
     : registry_(registry), locks_(locks) {}
 
-nlohmann::json SigningService::sign(SignRequest request, AuditTrail& trail) {
+SignResult SigningService::sign(SignRequest request, AuditTrail& trail) {
     trail.token = request.token;
     trail.keyId = request.keyId;
     trail.digest = toHex(request.digest);
     const auto keyId = fromHex(request.keyId);
     if (!keyId || keyId->empty()) {
-        throw ipc::invalidParams("keyId", "keyId must be a key id in hex");
+        throw invalidArgument("keyId", "keyId must be a key id in hex");
     }
     Credentials& credentials = request.credentials;
     const auto held = requireToken(registry_, request.token);
@@ -419,7 +312,7 @@ nlohmann::json SigningService::sign(SignRequest request, AuditTrail& trail) {
         !pinGiven && !pinPad && flags.loginRequired && credentials.prompt != nullptr;
     if (!pinGiven && !pinPad && !flags.loginRequired && credentials.prompt == nullptr) {
         // A token without a user PIN would sign for any page: with no prompt, nobody consents.
-        throw failure("pin-required",
+        throw Failure(Reason::PinRequired,
                       "No PIN was given and no prompt can ask the holder to consent.");
     }
     credentials.action = describe(before, request);
@@ -427,10 +320,10 @@ nlohmann::json SigningService::sign(SignRequest request, AuditTrail& trail) {
 
     const KeyView after = onToken([&] { return lookAt(session, *keyId); });
     if (!after.privateKey) {
-        throw failure("key-not-found", "No private key with that key id on the token.");
+        throw Failure(Reason::KeyNotFound, "No private key with that key id on the token.");
     }
     if (!after.kind) {
-        throw ipc::invalidParams("algorithm", "the key's type cannot be read from the token");
+        throw invalidArgument("algorithm", "the key's type cannot be read from the token");
     }
     const Plan plan = planFor(*after.kind, request, token);
 
@@ -442,21 +335,21 @@ nlohmann::json SigningService::sign(SignRequest request, AuditTrail& trail) {
         } catch (const PromptUnavailable&) {
             // Headless after all: the page-given PIN, or the PIN typed on the pad, consents.
             if (!pinGiven && !pinPad) {
-                throw failure("pin-required",
+                throw Failure(Reason::PinRequired,
                               "The confirmation could not be shown and no PIN was given.");
             }
             consented = true;
         }
         if (!consented) {
-            throw failure("user-cancelled", "The holder refused the signature.");
+            throw Failure(Reason::UserCancelled, "The holder refused the signature.");
         }
     }
 
     const Bytes signature =
         onToken([&] { return signOnToken(session, *after.privateKey, plan, request); });
-    Json result = {{"signature", toBase64(signature)}, {"algorithm", plan.algorithm}};
+    SignResult result{signature, plan.algorithm, std::nullopt};
     if (after.certificate) {
-        result["certificate"] = after.certificate->pem();
+        result.certificate = after.certificate->pem();
     }
     return result;
 }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -10,6 +9,15 @@
 #include "agent/token_registry.hpp"
 
 namespace kunci::agent {
+
+inline constexpr const char* algorithmPkcs1 = "RSASSA-PKCS1-v1_5";
+inline constexpr const char* algorithmPss = "RSA-PSS";
+inline constexpr const char* algorithmEcdsa = "ECDSA";
+
+/** True for the two RSA algorithms. */
+bool isRsaAlgorithm(const std::string& algorithm);
+/** "SHA-256" | "SHA-384" | "SHA-512" for a digest of 32, 48 or 64 bytes; null for any other. */
+const char* hashNameOfDigestLength(std::size_t length);
 
 /** `signature.sign`'s parameters, validated. */
 struct SignRequest {
@@ -28,12 +36,12 @@ struct SignRequest {
 /** The most `data` may hold once decoded (protocol: 768 KiB, so the message stays in 1 MiB). */
 inline constexpr std::size_t maxSignData = 768 * 1024;
 
-/** Validates params (throws ipc::invalidParams with the field): token, keyId (hex), exactly one
- *  of digest (base64, 32/48/64 bytes) and data (base64, <= 768 KiB), algorithm (one of the
- *  three), format (der|raw, not with an RSA algorithm), allowFinalTry (optional boolean). Takes
- *  the PIN out of params first (takeSecret), so it is wiped even when a field is refused. The
- *  caller fills credentials.prompt and credentials.origin. */
-SignRequest parseSignRequest(nlohmann::json& params);
+/** What `signature.sign` made. */
+struct SignResult {
+    Bytes signature;
+    std::string algorithm;                   // the one used
+    std::optional<std::string> certificate;  // PEM, when the token holds one with the key's id
+};
 
 /** `signature.sign`: the token signs a digest with a private key, with the holder's consent.
  *  Thread-safe; operations on one token are serialised through TokenLocks. */
@@ -41,18 +49,18 @@ class SigningService {
 public:
     SigningService(const TokenRegistry& registry, TokenLocks& locks);
 
-    /** Finds the private key with CKA_ID keyId (after login: `key-not-found` when absent, also
+    /** Finds the private key with CKA_ID keyId (after login: KeyNotFound when absent, also
      *  when only a public key or certificate has the id), checks the algorithm fits the key type
-     *  (-32602 field "algorithm" / "format"), asks consent, signs on the token, returns
-     *  {"signature": base64, "algorithm": the one used, "certificate": PEM of the certificate
-     *  with that CKA_ID, only when the token holds one}. Fills trail.token/keyId/digest (hex).
+     *  (InvalidArgument, field "algorithm" / "format"), asks consent, signs on the token, returns
+     *  the signature, the algorithm used and the PEM of the certificate with that CKA_ID when the
+     *  token holds one. Fills trail.token/keyId/digest (hex).
      *
      *  Consent: with no PIN given, the native PIN prompt (its action names the certificate's CN,
      *  or the key's label, and the digest's first 8 bytes) is the consent. With a PIN given, or a
      *  PIN pad, or a token without a user PIN, and a prompt: its confirmation, before signing
-     *  (refused -> `user-cancelled`, nothing signed; prompt unavailable -> the page-given PIN or
-     *  the PIN pad is the consent). With no prompt, no PIN and no PIN pad: `pin-required`. */
-    nlohmann::json sign(SignRequest request, AuditTrail& trail);
+     *  (refused -> UserCancelled, nothing signed; prompt unavailable -> the page-given PIN or
+     *  the PIN pad is the consent). With no prompt, no PIN and no PIN pad: PinRequired. */
+    SignResult sign(SignRequest request, AuditTrail& trail);
 
 private:
     const TokenRegistry& registry_;

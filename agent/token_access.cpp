@@ -1,6 +1,8 @@
 #include "agent/token_access.hpp"
 
-#include "agent/errors.hpp"
+#include <utility>
+
+#include "agent/failure.hpp"
 
 namespace kunci::agent {
 
@@ -17,7 +19,7 @@ TokenLocks::Guard::Guard(Guard&& other) noexcept
 TokenLocks::Guard TokenLocks::acquire(const std::string& tokenId) {
     std::lock_guard lock(mutex_);
     if (!busy_.insert(tokenId).second) {
-        throw failure("busy", "Another operation is running on this token; try again.");
+        throw Failure(Reason::Busy, "Another operation is running on this token; try again.");
     }
     return Guard(*this, tokenId);
 }
@@ -25,25 +27,19 @@ TokenLocks::Guard TokenLocks::acquire(const std::string& tokenId) {
 TokenRegistry::Held requireToken(const TokenRegistry& registry, const std::string& tokenId) {
     auto held = registry.hold(tokenId);
     if (!held) {
-        throw failure("token-not-found", "No token with that id is present.");
+        throw Failure(Reason::TokenNotFound, "No token with that id is present.");
     }
     return std::move(*held);
 }
 
 namespace {
 
-ipc::Json pinFlags(const pkcs11::TokenFlags& flags) {
-    return {{"pinCountLow", flags.pinCountLow},
-            {"pinFinalTry", flags.pinFinalTry},
-            {"pinLocked", flags.pinLocked}};
-}
-
 void refuseRiskyLogin(const pkcs11::TokenFlags& flags, bool allowFinalTry) {
     if (flags.pinLocked) {
-        throw failure("pin-locked", "The token's user PIN is locked.");
+        throw Failure(Reason::PinLocked, "The token's user PIN is locked.");
     }
     if (flags.pinFinalTry && !allowFinalTry) {
-        throw failure("pin-final-try",
+        throw Failure(Reason::PinFinalTry,
                       "The token has one PIN try left; ask the holder and set allowFinalTry.");
     }
 }
@@ -54,21 +50,14 @@ namespace {
 
 constexpr int maxPromptAttempts = 3;
 
-/** A wrong PIN: the pin-incorrect error, with what the token reports now. */
-ipc::RpcError wrongPin(const TokenRef& token, ipc::RpcError mapped) {
-    const auto after = onToken([&] { return token.module->tokenInfo(token.slot.id).flags; });
-    mapped.data.update(pinFlags(after));
-    return mapped;
-}
-
-/** Logs in with the PIN; on failure, the protocol's error (wrong PIN with the token's flags). */
+/** Logs in with the PIN; on failure, the domain's (a wrong PIN with the token's flags now). */
 void logInWith(pkcs11::Session& session, const TokenRef& token, const Secret& pin) {
     try {
         session.login(pin.view());
     } catch (const pkcs11::Error& error) {
         auto mapped = fromPkcs11(error);
-        if (mapped.data.value("reason", "") == "pin-incorrect") {
-            throw wrongPin(token, std::move(mapped));
+        if (mapped.reason() == Reason::PinIncorrect) {
+            mapped.pinFlags = onToken([&] { return token.module->tokenInfo(token.slot.id).flags; });
         }
         throw mapped;
     }
@@ -92,22 +81,20 @@ void logInByPrompt(pkcs11::Session& session, const TokenRef& token, Credentials&
         try {
             pin = credentials.prompt->askPin(request);
         } catch (const PromptUnavailable&) {
-            throw failure("pin-required",
+            throw Failure(Reason::PinRequired,
                           "The PIN prompt could not be shown and no PIN was given.");
         }
         if (!pin) {
-            throw failure("user-cancelled", "The holder cancelled the PIN prompt.");
+            throw Failure(Reason::UserCancelled, "The holder cancelled the PIN prompt.");
         }
         try {
             logInWith(session, token, *pin);
             return;
-        } catch (const ipc::RpcError& error) {
-            if (error.data.value("reason", "") != "pin-incorrect" || attempt == maxPromptAttempts) {
+        } catch (const Failure& error) {
+            if (error.reason() != Reason::PinIncorrect || attempt == maxPromptAttempts) {
                 throw;
             }
-            const pkcs11::TokenFlags flags{.pinCountLow = error.data.value("pinCountLow", false),
-                                           .pinFinalTry = error.data.value("pinFinalTry", false),
-                                           .pinLocked = error.data.value("pinLocked", false)};
+            const pkcs11::TokenFlags flags = error.pinFlags.value_or(pkcs11::TokenFlags{});
             refuseRiskyLogin(flags, credentials.allowFinalTry);
             request.retryMessage = retryMessage(flags);
         }
@@ -137,7 +124,7 @@ void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credent
         logInByPrompt(session, token, credentials);
         return;
     }
-    throw failure("pin-required", "The token needs the holder's PIN and none was given.");
+    throw Failure(Reason::PinRequired, "The token needs the holder's PIN and none was given.");
 }
 
 void logInIfOffered(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "agent/errors.hpp"
+#include "agent/failure.hpp"
 #include "agent/pin_prompt.hpp"
 #include "agent/secret.hpp"
 #include "agent/token_registry.hpp"
@@ -32,7 +32,7 @@ public:
         std::string tokenId_;
     };
 
-    /** Throws the `busy` error when another operation holds the token. */
+    /** Throws the Busy failure when another operation holds the token. */
     Guard acquire(const std::string& tokenId);
 
 private:
@@ -50,26 +50,16 @@ struct Credentials {
     std::string action;  // named in the prompt
 };
 
-/** The token with that id, held for the caller's scope, or the `token-not-found` error. */
+/** The token with that id, held for the caller's scope, or the TokenNotFound failure. */
 TokenRegistry::Held requireToken(const TokenRegistry& registry, const std::string& tokenId);
 
 /** Logs the session in, refusing without touching the token when the PIN is locked or on its
  *  final try (unless allowed); through the PIN pad when no PIN is given and the reader has one;
- *  `pin-required` otherwise. A wrong PIN answers `pin-incorrect` with the flags the token now
+ *  PinRequired otherwise. A wrong PIN fails PinIncorrect with the flags the token now
  *  reports. The PIN is wiped once used. */
 void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credentials);
 
 /** Logs in only when a PIN was given (or the token insists on login for everything). */
 void logInIfOffered(pkcs11::Session& session, const TokenRef& token, Credentials& credentials);
-
-/** Runs token work and turns a failed Cryptoki call into the protocol's error. */
-template <class Work>
-auto onToken(Work&& work) -> decltype(work()) {
-    try {
-        return work();
-    } catch (const pkcs11::Error& error) {
-        throw fromPkcs11(error);
-    }
-}
 
 }  // namespace kunci::agent

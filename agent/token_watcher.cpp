@@ -3,14 +3,12 @@
 #include <exception>
 #include <stdexcept>
 
-#include "agent/token_service.hpp"
-
 namespace kunci::agent {
 
 TokenSnapshot TokenSnapshot::of(const std::vector<TokenRef>& tokens) {
-    std::map<std::string, nlohmann::json> views;
+    std::map<std::string, TokenDescription> views;
     for (const auto& token : tokens) {
-        views.emplace(token.id, tokenView(token));
+        views.emplace(token.id, describeToken(token));
     }
     return TokenSnapshot(std::move(views));
 }

@@ -5,22 +5,23 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "agent/token_registry.hpp"
+#include "agent/token_service.hpp"
 
 namespace kunci::agent {
 
-/** The tokens present at one moment, each by its id with its protocol view (`tokenView`, flags
- *  included): two snapshots differ exactly when the page's list would. */
+/** The tokens present at one moment, each by its id with what the page is shown of it
+ *  (TokenDescription, flags included): two snapshots differ exactly when the page's list
+ *  would. */
 class TokenSnapshot {
 public:
     TokenSnapshot() = default;
-    explicit TokenSnapshot(std::map<std::string, nlohmann::json> views)
+    explicit TokenSnapshot(std::map<std::string, TokenDescription> views)
         : views_(std::move(views)) {}
     static TokenSnapshot of(const std::vector<TokenRef>& tokens);
 
@@ -29,10 +30,10 @@ public:
     std::vector<std::string> addedSince(const TokenSnapshot& before) const;
     /** The ids present in before and not here, in id order. */
     std::vector<std::string> removedSince(const TokenSnapshot& before) const;
-    const std::map<std::string, nlohmann::json>& views() const { return views_; }
+    const std::map<std::string, TokenDescription>& views() const { return views_; }
 
 private:
-    std::map<std::string, nlohmann::json> views_;
+    std::map<std::string, TokenDescription> views_;
 };
 
 /** Watches the registry on its own thread and reports every change of the token list: a token

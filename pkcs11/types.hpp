@@ -20,6 +20,8 @@ struct TokenFlags {
     bool writeProtected = false;
     bool tokenInitialized = false;
     bool userPinInitialized = false;
+
+    bool operator==(const TokenFlags&) const = default;
 };
 
 /** A token as C_GetTokenInfo describes it; strings have their trailing blank padding removed. */

@@ -11,6 +11,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
 #include "agent/module_discovery.hpp"
+#include "agent/protocol_views.hpp"
 #include "agent/renewal.hpp"
 #include "agent/token_registry.hpp"
 #include "agent/token_service.hpp"

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,18 +11,21 @@ namespace kunci::events_test {
 namespace {
 
 using agent::TokenSnapshot;
-using Json = nlohmann::json;
 
-Json view(const std::string& id, const std::string& label, bool pinCountLow = false) {
-    return {{"id", id},
-            {"label", label},
-            {"flags", {{"loginRequired", true}, {"pinCountLow", pinCountLow}}}};
+agent::TokenDescription view(const std::string& id, const std::string& label,
+                             bool pinCountLow = false) {
+    agent::TokenDescription token;
+    token.id = id;
+    token.label = label;
+    token.flags.loginRequired = true;
+    token.flags.pinCountLow = pinCountLow;
+    return token;
 }
 
-TokenSnapshot snapshot(const std::vector<Json>& views) {
-    std::map<std::string, Json> byId;
+TokenSnapshot snapshot(const std::vector<agent::TokenDescription>& views) {
+    std::map<std::string, agent::TokenDescription> byId;
     for (const auto& entry : views) {
-        byId.emplace(entry["id"].get<std::string>(), entry);
+        byId.emplace(entry.id, entry);
     }
     return TokenSnapshot(byId);
 }

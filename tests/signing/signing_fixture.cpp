@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "agent/protocol_errors.hpp"
+#include "agent/protocol_views.hpp"
 #include "ipc/jsonrpc.hpp"
 
 namespace kunci::signing_test {
@@ -136,7 +138,11 @@ Json SigningTest::sign(Json params, const agent::PinPrompt* prompt) {
     request.credentials.prompt = prompt;
     request.credentials.origin = kOrigin;
     trail_ = {};
-    return service_->sign(std::move(request), trail_);
+    try {
+        return agent::signResult(service_->sign(std::move(request), trail_));
+    } catch (const agent::Failure& failure) {
+        throw agent::toRpcError(failure);
+    }
 }
 
 std::string SigningTest::publicKeyOfCertificate(const std::string& certificatePem) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/pin_prompt.hpp"
+#include "agent/protocol_params.hpp"
 #include "agent/signing.hpp"
 #include "agent/token_access.hpp"
 #include "agent/token_registry.hpp"
@@ -66,7 +67,8 @@ protected:
 
     /** signature.sign's params for our token and keyId, with the user PIN, updated by extra. */
     Json params(const std::string& keyId, const Json& extra = Json::object()) const;
-    /** parseSignRequest(params) then SigningService::sign with the prompt and our origin. */
+    /** As the handler: parseSignRequest(params), SigningService::sign with the prompt and our
+     *  origin, the result as the protocol's JSON and a failure as the protocol's error. */
     Json sign(Json params, const agent::PinPrompt* prompt = nullptr);
 
     /** The public key PEM of the certificate PEM (openssl x509 -pubkey). */
