@@ -41,7 +41,9 @@ export type ProtocolReason =
   | "certificate-mismatch"
   | "busy"
   | "key-not-found"
-  | "token-error";
+  | "token-error"
+  | "grant-required"
+  | "grant-invalid";
 
 /** JSON-RPC's standard errors, named (the agent sets `invalid-params` itself). */
 export type StandardReason =

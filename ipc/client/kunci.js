@@ -237,6 +237,24 @@ const HOLDER_WORDS = {
       ". Unplug the token and plug it back in, then try again; if it repeats, contact the " +
       "service desk.",
   },
+  // Section 8: the AMS backend grants each token-changing call. Neither is the holder's doing.
+  "grant-required": {
+    id:
+      "Permintaan ini harus disetujui oleh server AMS terlebih dahulu, dan persetujuan itu " +
+      "tidak ada. Muat ulang halaman AMS, lalu coba lagi. Token tidak diubah.",
+    en:
+      "This request must first be approved by the AMS server, and that approval is missing. " +
+      "Reload the AMS page, then try again. The token was not changed.",
+  },
+  "grant-invalid": {
+    id:
+      "Persetujuan server AMS untuk permintaan ini tidak sah atau sudah kedaluwarsa. Muat " +
+      "ulang halaman AMS, lalu coba lagi; jika berulang, hubungi petugas. Token tidak diubah.",
+    en:
+      "The AMS server's approval for this request is not valid or has expired. Reload the " +
+      "AMS page, then try again; if it repeats, contact the service desk. The token was not " +
+      "changed.",
+  },
   // JSON-RPC standard errors: the page's fault or the agent's, never the holder's.
   "invalid-params": {
     id: (d) =>
