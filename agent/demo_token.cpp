@@ -17,10 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// CKA_CERTIFICATE_CATEGORY values (PKCS#11 2.40); p11-kit's header names none of them.
-constexpr CK_ULONG kCategoryTokenUser = 1;
-constexpr CK_ULONG kCategoryAuthority = 2;
-
 std::optional<CK_SLOT_ID> findDemoToken(const pkcs11::Module& module) {
     for (const auto& slot : module.slots(true)) {
         const auto info = module.tokenInfo(slot.id);
@@ -105,7 +101,7 @@ void seed(pkcs11::Session& session, const DemoCa& ca) {
                  now + std::chrono::days(kExpiringDays));
     session.createCertificate({certificate.der(), certificate.subjectNameDer(),
                                certificate.issuerNameDer(), certificate.serialNumberDer(), id,
-                               label, kCategoryTokenUser});
+                               label, pkcs11::kCategoryTokenUser});
     const Certificate& authority = ca.certificate();
     if (!holdsCertificate(session, authority)) {
         session.createCertificate({authority.der(),
@@ -114,7 +110,7 @@ void seed(pkcs11::Session& session, const DemoCa& ca) {
                                    authority.serialNumberDer(),
                                    {},
                                    "kunci Demo CA",
-                                   kCategoryAuthority});
+                                   pkcs11::kCategoryAuthority});
     }
 }
 

@@ -207,7 +207,8 @@ std::vector<Certificate> holderCertificates(const pkcs11::Session& session) {
                                        : objectIds(session, {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY});
     for (auto& certificate : stored) {
         const bool userCategory =
-            ulongIfPresent(session, certificate.handle, CKA_CERTIFICATE_CATEGORY) == 1;
+            ulongIfPresent(session, certificate.handle, CKA_CERTIFICATE_CATEGORY) ==
+            pkcs11::kCategoryTokenUser;
         const bool withKey = keyIds.contains(certificate.id);
         if (userCategory || withKey) {
             found.push_back(std::move(certificate.certificate));

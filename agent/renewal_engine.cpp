@@ -16,9 +16,6 @@ namespace kunci::agent {
 namespace {
 
 constexpr std::size_t keyIdBytes = 20;
-// CKA_CERTIFICATE_CATEGORY values (PKCS#11 v2.40 4.6.2); p11-kit's header does not name them.
-constexpr CK_ULONG categoryTokenUser = 1;
-constexpr CK_ULONG categoryAuthority = 2;
 
 std::string now() {
     return rfc3339(std::chrono::system_clock::now());
@@ -300,7 +297,7 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
         if (!findCertificate(session, certificate.der())) {
             session.createCertificate({certificate.der(), certificate.subjectNameDer(),
                                        certificate.issuerNameDer(), certificate.serialNumberDer(),
-                                       keyId, renewal.label, categoryTokenUser});
+                                       keyId, renewal.label, pkcs11::kCategoryTokenUser});
         }
         for (const auto& authority : chain) {
             if (!findCertificate(session, authority.der())) {
@@ -317,7 +314,7 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
                                            authority.serialNumberDer(),
                                            {},
                                            label,
-                                           categoryAuthority});
+                                           pkcs11::kCategoryAuthority});
             }
         }
     });

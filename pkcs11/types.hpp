@@ -74,12 +74,20 @@ struct EcPublicKey {
     Bytes params, point;
 };
 
+/** CKA_CERTIFICATE_CATEGORY values (PKCS#11 v2.40 4.6.2); p11-kit's header names none. */
+enum CertificateCategory : CK_ULONG {
+    kCategoryUnspecified = 0,
+    kCategoryTokenUser = 1,
+    kCategoryAuthority = 2,
+    kCategoryOtherEntity = 3,
+};
+
 /** A certificate object to create: DER value and the DER fields PKCS#11 repeats as attributes.
- *  An empty id omits CKA_ID; category 1 is user, 2 authority, 0 omits the attribute. */
+ *  An empty id omits CKA_ID; kCategoryUnspecified omits CKA_CERTIFICATE_CATEGORY. */
 struct CertificateObject {
     Bytes der, subject, issuer, serial, id;
     std::string label;
-    CK_ULONG category = 0;
+    CK_ULONG category = kCategoryUnspecified;
 };
 
 /** DER encoding of the named curve's OID, as CKA_EC_PARAMS holds it. */
