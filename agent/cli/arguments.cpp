@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "agent/cli/errors.hpp"
-#include "agent/openssl.hpp"
+#include "agent/crypto/openssl.hpp"
 
 namespace kunci::cli {
 namespace {
@@ -102,7 +102,7 @@ const std::map<std::string, std::string>& shortNames() {
     return names;
 }
 
-// Most specific first: the reverse of the engine's canonical order (agent/subject.hpp).
+// Most specific first: the reverse of the engine's canonical order (agent/crypto/subject.hpp).
 constexpr std::array kDisplayOrder = {
     "emailAddress", "UID",    "CN", "serialNumber", "givenName", "SN", "title", "OU", "O",
     "postalCode",   "street", "L",  "ST",           "C",         "DC"};

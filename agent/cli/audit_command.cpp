@@ -5,7 +5,7 @@
 #include <fstream>
 #include <vector>
 
-#include "agent/audit_log.hpp"
+#include "agent/audit/audit_log.hpp"
 #include "agent/cli/cli.hpp"
 
 namespace kunci::cli {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/secret.hpp"
+#include "agent/core/secret.hpp"
 
 namespace kunci::cli {
 

@@ -9,7 +9,7 @@
 #include "agent/cli/command_support.hpp"
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
-#include "agent/options.hpp"
+#include "agent/config/options.hpp"
 #include "ipc/jsonrpc.hpp"
 
 namespace kunci::cli {

@@ -6,7 +6,7 @@
 
 #include "agent/cli/errors.hpp"
 #include "agent/cli/pin_input.hpp"
-#include "agent/protocol_errors.hpp"
+#include "agent/protocol/protocol_errors.hpp"
 
 namespace kunci::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include "agent/cli/cli.hpp"
 #include "agent/cli/command_line.hpp"
 #include "agent/cli/connection.hpp"
-#include "agent/secret.hpp"
+#include "agent/core/secret.hpp"
 #include "ipc/jsonrpc.hpp"
 
 namespace kunci::cli {

@@ -8,8 +8,8 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/local_engine.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/journal.hpp"
-#include "agent/token_registry.hpp"
+#include "agent/renewal/journal.hpp"
+#include "agent/tokens/token_registry.hpp"
 #include "ipc/handshake.hpp"
 
 namespace kunci::cli {

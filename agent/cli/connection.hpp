@@ -10,7 +10,7 @@
 #include "agent/cli/arguments.hpp"
 #include "agent/cli/backend.hpp"
 #include "agent/cli/cli.hpp"
-#include "agent/options.hpp"
+#include "agent/config/options.hpp"
 
 namespace kunci::cli {
 

@@ -4,17 +4,17 @@
 #include <fstream>
 #include <iterator>
 
-#include "agent/audit_log.hpp"
+#include "agent/audit/audit_log.hpp"
 #include "agent/cli/agent_client.hpp"
 #include "agent/cli/command_support.hpp"
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/module_discovery.hpp"
-#include "agent/protocol_views.hpp"
-#include "agent/renewal.hpp"
-#include "agent/token_registry.hpp"
-#include "agent/token_service.hpp"
+#include "agent/tokens/module_discovery.hpp"
+#include "agent/protocol/protocol_views.hpp"
+#include "agent/renewal/renewal.hpp"
+#include "agent/tokens/token_registry.hpp"
+#include "agent/tokens/token_service.hpp"
 #include "pkcs11/module.hpp"
 
 namespace kunci::cli {

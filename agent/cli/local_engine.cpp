@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <future>
 
-#include "agent/audit_log.hpp"
-#include "agent/handlers.hpp"
-#include "agent/journal.hpp"
-#include "agent/renewal_engine.hpp"
-#include "agent/signing.hpp"
-#include "agent/token_registry.hpp"
-#include "agent/token_service.hpp"
+#include "agent/audit/audit_log.hpp"
+#include "agent/protocol/handlers.hpp"
+#include "agent/renewal/journal.hpp"
+#include "agent/renewal/renewal_engine.hpp"
+#include "agent/signing/signing.hpp"
+#include "agent/tokens/token_registry.hpp"
+#include "agent/tokens/token_service.hpp"
 #include "ipc/dispatcher.hpp"
 #include "pkcs11/module.hpp"
 

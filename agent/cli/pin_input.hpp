@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/secret.hpp"
+#include "agent/core/secret.hpp"
 
 namespace kunci::cli {
 

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "agent/options.hpp"
+#include "agent/config/options.hpp"
 
 namespace kunci::cli {
 namespace {

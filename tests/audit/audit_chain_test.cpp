@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/audit_log.hpp"
-#include "agent/openssl.hpp"
+#include "agent/audit/audit_log.hpp"
+#include "agent/crypto/openssl.hpp"
 #include "tests/audit/audit_files.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/audit_log.hpp"
+#include "agent/audit/audit_log.hpp"
 #include "tests/audit/audit_files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"

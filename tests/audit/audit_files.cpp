@@ -4,7 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "agent/openssl.hpp"
+#include "agent/crypto/openssl.hpp"
 
 namespace kunci::audit_test {
 

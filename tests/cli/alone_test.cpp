@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "agent/audit_log.hpp"
+#include "agent/audit/audit_log.hpp"
 #include "tests/cli/cli_fixture.hpp"
 
 namespace kunci::cli_test {

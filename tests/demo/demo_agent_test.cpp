@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "agent/certificate.hpp"
+#include "agent/crypto/certificate.hpp"
 #include "tests/demo/demo_fixture.hpp"
 
 namespace kunci::demo_test {

@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "agent/demo.hpp"
+#include "agent/demo/demo.hpp"
 #include "tests/demo/demo_fixture.hpp"
 
 namespace kunci::demo_test {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/demo.hpp"
+#include "agent/demo/demo.hpp"
 #include "tests/demo/demo_fixture.hpp"
 
 namespace kunci::demo_test {

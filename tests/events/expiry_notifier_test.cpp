@@ -1,6 +1,6 @@
 // ExpiryNotifier on a real SoftHSM token: which certificates are the holder's, when the holder is
 // told, and that it happens at most once a day, across restarts.
-#include "agent/expiry_notifier.hpp"
+#include "agent/watch/expiry_notifier.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/certificate.hpp"
-#include "agent/token_registry.hpp"
+#include "agent/crypto/certificate.hpp"
+#include "agent/tokens/token_registry.hpp"
 #include "pkcs11/module.hpp"
 #include "pkcs11/session.hpp"
 #include "tests/events/wait.hpp"

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/expiry_notifier.hpp"
+#include "agent/watch/expiry_notifier.hpp"
 #include "tests/events/wait.hpp"
 #include "tests/support/temp_dir.hpp"
 

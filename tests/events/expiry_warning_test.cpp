@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/expiry_notifier.hpp"
+#include "agent/watch/expiry_notifier.hpp"
 #include "tests/e2e/agent_harness.hpp"
 #include "tests/events/session_bus.hpp"
 #include "tests/events/wait.hpp"

@@ -1,5 +1,5 @@
 // --expiry-warning-days and --no-token-watch, on the command line and in the config file.
-#include "agent/options.hpp"
+#include "agent/config/options.hpp"
 
 #include <gtest/gtest.h>
 

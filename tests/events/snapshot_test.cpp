@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/token_watcher.hpp"
+#include "agent/watch/token_watcher.hpp"
 
 namespace kunci::events_test {
 namespace {

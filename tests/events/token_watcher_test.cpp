@@ -1,6 +1,6 @@
 // TokenWatcher on a real SoftHSM registry: tokens made and deleted by another process
 // (softhsm2-util) are reported, and stop() ends the thread at once.
-#include "agent/token_watcher.hpp"
+#include "agent/watch/token_watcher.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/token_registry.hpp"
+#include "agent/tokens/token_registry.hpp"
 #include "pkcs11/module.hpp"
 #include "tests/events/wait.hpp"
 #include "tests/support/process.hpp"

@@ -10,8 +10,8 @@
 #include <span>
 #include <string_view>
 
-#include "agent/certificate.hpp"
-#include "agent/openssl.hpp"
+#include "agent/crypto/certificate.hpp"
+#include "agent/crypto/openssl.hpp"
 
 namespace {
 

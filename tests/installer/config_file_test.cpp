@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/options.hpp"
+#include "agent/config/options.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace kunci::installer_test {

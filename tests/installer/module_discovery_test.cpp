@@ -1,6 +1,6 @@
 // Module discovery without configuration: p11-kit's registered modules, OpenSC's, then the known
 // vendor paths of the data file that exist; each module once.
-#include "agent/module_discovery.hpp"
+#include "agent/tokens/module_discovery.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/peer_user.hpp"
+#include "agent/platform/peer_user.hpp"
 #include "ipc/server.hpp"
 #include "tests/own_user/other_user.hpp"
 #include "tests/support/ws_client.hpp"

@@ -4,7 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <string>
 
-#include "agent/peer_user.hpp"
+#include "agent/platform/peer_user.hpp"
 
 namespace kunci::agent {
 namespace {

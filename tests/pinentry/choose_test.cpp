@@ -4,7 +4,7 @@
 #include <map>
 #include <string>
 
-#include "agent/pinentry.hpp"
+#include "agent/prompt/pinentry.hpp"
 #include "tests/pinentry/peer.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/pinentry.hpp"
+#include "agent/prompt/pinentry.hpp"
 #include "tests/pinentry/peer.hpp"
 #include "tests/support/temp_dir.hpp"
 

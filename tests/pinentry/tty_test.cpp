@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/pinentry.hpp"
+#include "agent/prompt/pinentry.hpp"
 
 namespace kunci::pinentry_test {
 namespace {

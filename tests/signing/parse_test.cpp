@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "agent/signing.hpp"
+#include "agent/signing/signing.hpp"
 #include "tests/signing/signing_fixture.hpp"
 
 namespace kunci::signing_test {

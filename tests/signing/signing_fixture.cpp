@@ -10,8 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "agent/protocol_errors.hpp"
-#include "agent/protocol_views.hpp"
+#include "agent/protocol/protocol_errors.hpp"
+#include "agent/protocol/protocol_views.hpp"
 #include "ipc/jsonrpc.hpp"
 
 namespace kunci::signing_test {

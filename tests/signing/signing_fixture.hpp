@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/pin_prompt.hpp"
-#include "agent/protocol_params.hpp"
-#include "agent/signing.hpp"
-#include "agent/token_access.hpp"
-#include "agent/token_registry.hpp"
+#include "agent/core/pin_prompt.hpp"
+#include "agent/protocol/protocol_params.hpp"
+#include "agent/signing/signing.hpp"
+#include "agent/tokens/token_access.hpp"
+#include "agent/tokens/token_registry.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/softhsm_token.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/platform.hpp"
+#include "agent/platform/platform.hpp"
 
 namespace kunci::test {
 

@@ -1,4 +1,4 @@
-#include "agent/audit_log.hpp"
+#include "agent/audit/audit_log.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/openssl.hpp"
+#include "agent/crypto/openssl.hpp"
 #include "test_util.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "agent/certificate.hpp"
+#include "agent/crypto/certificate.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/x509.h>

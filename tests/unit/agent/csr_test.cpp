@@ -1,4 +1,4 @@
-#include "agent/csr.hpp"
+#include "agent/crypto/csr.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>

@@ -7,8 +7,8 @@
 #include <iterator>
 #include <string>
 
-#include "agent/csr.hpp"
-#include "agent/token_csr.hpp"
+#include "agent/crypto/csr.hpp"
+#include "agent/renewal/token_csr.hpp"
 #include "test_util.hpp"
 #include "token_fixture.hpp"
 

@@ -1,4 +1,4 @@
-#include "agent/der.hpp"
+#include "agent/crypto/der.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "agent/durable_file.hpp"
+#include "agent/platform/durable_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

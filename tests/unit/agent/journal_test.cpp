@@ -1,4 +1,4 @@
-#include "agent/journal.hpp"
+#include "agent/renewal/journal.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

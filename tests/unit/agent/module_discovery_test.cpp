@@ -1,6 +1,6 @@
 // p11KitRegisteredModules against this machine's p11-kit (opened with dlopen): the registrations
 // the Debian packages of the test's own dependencies install.
-#include "agent/module_discovery.hpp"
+#include "agent/tokens/module_discovery.hpp"
 
 #include <gtest/gtest.h>
 

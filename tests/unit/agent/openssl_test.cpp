@@ -1,4 +1,4 @@
-#include "agent/openssl.hpp"
+#include "agent/crypto/openssl.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>

@@ -1,6 +1,6 @@
 // The platform layer's POSIX implementation: helper programs over pipes, durable files, the
 // state directory's lock and the default places.
-#include "agent/platform.hpp"
+#include "agent/platform/platform.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The domain's failures as the protocol's errors: data.reason and the same extra data as before
 // the domain had its own error type.
-#include "agent/protocol_errors.hpp"
+#include "agent/protocol/protocol_errors.hpp"
 
 #include <gtest/gtest.h>
 

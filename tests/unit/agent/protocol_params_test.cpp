@@ -1,6 +1,6 @@
 // The parameter layer: each method's params into the domain's requests, -32602 with data.field
 // for the field at fault, the PIN wiped from the params either way.
-#include "agent/protocol_params.hpp"
+#include "agent/protocol/protocol_params.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/renewal.hpp"
+#include "agent/renewal/renewal.hpp"
 
 namespace kunci::agent {
 namespace {

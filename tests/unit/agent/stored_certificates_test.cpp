@@ -1,5 +1,5 @@
 // objectIds on a real SoftHSM token: the CKA_IDs a certificate listing looks its keys up in.
-#include "agent/stored_certificates.hpp"
+#include "agent/tokens/stored_certificates.hpp"
 
 #include <gtest/gtest.h>
 

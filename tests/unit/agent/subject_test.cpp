@@ -1,4 +1,4 @@
-#include "agent/subject.hpp"
+#include "agent/crypto/subject.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/openssl.hpp"
+#include "agent/crypto/openssl.hpp"
 #include "tests/support/process.hpp"
 
 namespace kunci::agent::test {

@@ -1,7 +1,7 @@
 // TokenRegistry::hold on a SoftHSM token seen through the fault module (docs/faults.md), which
 // traces every Cryptoki call and pulls the token out while a file exists: where the last listing
 // found a token is tried first with one C_GetTokenInfo, and nothing else is trusted.
-#include "agent/token_registry.hpp"
+#include "agent/tokens/token_registry.hpp"
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>

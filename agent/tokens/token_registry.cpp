@@ -1,0 +1,133 @@
+#include "agent/tokens/token_registry.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string_view>
+
+#include "agent/tokens/module_discovery.hpp"
+#include "agent/crypto/openssl.hpp"
+
+namespace kunci::agent {
+
+std::string tokenId(const pkcs11::TokenInfo& info) {
+    std::string identity;
+    for (std::string_view part : {info.manufacturer, info.model, info.serial}) {
+        identity.append(part);
+        identity.push_back('\0');
+    }
+    const Bytes digest =
+        sha256({reinterpret_cast<const unsigned char*>(identity.data()), identity.size()});
+    return "t" + toHex({digest.data(), 16});
+}
+
+TokenRegistry::TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules)
+    : modules_(std::move(modules)) {}
+
+std::vector<TokenRef> TokenRegistry::tokens() const {
+    Lease lease(inUse_);
+    return tokensLeased();
+}
+
+std::optional<TokenRegistry::Held> TokenRegistry::hold(const std::string& id) const {
+    Lease lease(inUse_);
+    if (auto token = atLastPlace(id)) {
+        return Held{std::move(lease), std::move(*token)};
+    }
+    for (auto& token : tokensLeased()) {
+        if (token.id == id) {
+            return Held{std::move(lease), std::move(token)};
+        }
+    }
+    return std::nullopt;
+}
+
+bool TokenRegistry::refreshIfIdle() {
+    std::unique_lock exclusive(inUse_, std::try_to_lock);
+    if (!exclusive) {
+        return false;
+    }
+    {
+        const std::lock_guard lock(placesMutex_);
+        places_.clear();
+    }
+    for (auto& module : modules_) {
+        try {
+            module->reinitialize();
+        } catch (const pkcs11::Error& error) {
+            std::cerr << "kunci-agent: re-initialising " << module->info().path
+                      << " failed: " << error.what() << '\n';
+        }
+    }
+    return true;
+}
+
+std::vector<TokenRef> TokenRegistry::tokensLeased() const {
+    std::vector<TokenRef> found;
+    std::set<std::string> seen;
+    for (const auto& module : modules_) {
+        std::vector<pkcs11::SlotInfo> slots;
+        try {
+            slots = module->slots(true);
+        } catch (const pkcs11::Error& error) {
+            std::cerr << "kunci-agent: listing slots of " << module->info().path
+                      << " failed: " << error.what() << '\n';
+            continue;
+        }
+        for (const auto& slot : slots) {
+            try {
+                TokenRef ref{{}, module.get(), slot, module->tokenInfo(slot.id)};
+                if (!ref.info.flags.tokenInitialized) {
+                    continue;
+                }
+                ref.id = tokenId(ref.info);
+                if (seen.insert(ref.id).second) {
+                    found.push_back(std::move(ref));
+                }
+            } catch (const pkcs11::Error&) {
+                // A token pulled out between C_GetSlotList and C_GetTokenInfo: not present.
+            }
+        }
+    }
+    std::map<std::string, Place> places;
+    for (const auto& token : found) {
+        places.emplace(token.id, Place{token.module, token.slot});
+    }
+    const std::lock_guard lock(placesMutex_);
+    places_ = std::move(places);
+    return found;
+}
+
+std::optional<TokenRef> TokenRegistry::atLastPlace(const std::string& id) const {
+    Place place;
+    {
+        const std::lock_guard lock(placesMutex_);
+        const auto found = places_.find(id);
+        if (found == places_.end()) {
+            return std::nullopt;
+        }
+        place = found->second;
+    }
+    try {
+        TokenRef token{id, place.module, place.slot, place.module->tokenInfo(place.slot.id)};
+        if (token.info.flags.tokenInitialized && tokenId(token.info) == id) {
+            return token;
+        }
+    } catch (const pkcs11::Error&) {
+        // Pulled out, or the slot is gone: the whole listing says where the token is, if anywhere.
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> defaultModulePaths() {
+    return discoverModules(DiscoverySources::system([](const char* name) {
+               const char* value = std::getenv(name);
+               return value ? std::optional<std::string>(value) : std::nullopt;
+           }))
+        .paths();
+}
+
+}  // namespace kunci::agent
