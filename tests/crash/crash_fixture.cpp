@@ -204,7 +204,7 @@ Json CrashTest::listRenewals() {
 std::map<std::string, KeyObjects> CrashTest::tokenObjects(std::string& description) const {
     std::map<std::string, KeyObjects> objects;
     std::ostringstream text;
-    for (const auto& object : listObjects()) {
+    for (const auto& object : listObjects(tokenCopy())) {
         const std::string id = lower(object.id());
         auto& counts = objects[id];
         if (object.isPrivateKey()) {
@@ -222,6 +222,17 @@ std::map<std::string, KeyObjects> CrashTest::tokenObjects(std::string& descripti
     }
     description = text.str();
     return objects;
+}
+
+fs::path CrashTest::tokenCopy() const {
+    const fs::path copy = work_.path() / "token-copy";
+    fs::remove_all(copy);
+    fs::create_directory(copy);
+    fs::copy(hsm_.tokenDir(), copy / "tokens", fs::copy_options::recursive);
+    const fs::path conf = copy / "softhsm2.conf";
+    e2e::writeFile(conf, "directories.tokendir = " + (copy / "tokens").string() +
+                             "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    return conf;
 }
 
 void CrashTest::checkToken(const Json& renewals, bool settled) {

@@ -290,17 +290,26 @@ RunResult AgentTest::tool(const std::vector<std::string>& argv,
     return kunci::test::run(argv, env);
 }
 
-std::string AgentTest::listObjectsText() const {
-    const auto result = tool(
-        {KUNCI_PKCS11_TOOL_PATH, "--module", kunci::test::SoftHsm::modulePath(), "--token-label",
-         std::string(kTokenLabel), "--login", "--pin", std::string(kUserPin), "--list-objects"});
+std::string AgentTest::listObjectsText(const fs::path& softHsmConf) const {
+    const std::vector<std::string> argv = {KUNCI_PKCS11_TOOL_PATH,
+                                           "--module",
+                                           kunci::test::SoftHsm::modulePath(),
+                                           "--token-label",
+                                           std::string(kTokenLabel),
+                                           "--login",
+                                           "--pin",
+                                           std::string(kUserPin),
+                                           "--list-objects"};
+    const auto result = softHsmConf.empty()
+                            ? tool(argv)
+                            : kunci::test::run(argv, {{"SOFTHSM2_CONF", softHsmConf.string()}});
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return result.out;
 }
 
-std::vector<TokenObject> AgentTest::listObjects() const {
+std::vector<TokenObject> AgentTest::listObjects(const fs::path& softHsmConf) const {
     std::vector<TokenObject> objects;
-    for (const auto& line : splitLines(listObjectsText())) {
+    for (const auto& line : splitLines(listObjectsText(softHsmConf))) {
         if (line.empty()) {
             continue;
         }

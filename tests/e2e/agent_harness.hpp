@@ -129,9 +129,11 @@ protected:
     /** Runs a command with the SoftHSM environment. */
     kunci::test::RunResult tool(const std::vector<std::string>& argv,
                                 const std::map<std::string, std::string>& extraEnv = {}) const;
-    /** pkcs11-tool --login --list-objects on our token: its stdout (fails the test on error). */
-    std::string listObjectsText() const;
-    std::vector<TokenObject> listObjects() const;
+    /** pkcs11-tool --login --list-objects on our token: its stdout (fails the test on error).
+     *  softHsmConf: the SoftHSM configuration to reach the token through (empty: hsm_'s), e.g.
+     *  one naming a copy of the token. */
+    std::string listObjectsText(const std::filesystem::path& softHsmConf = {}) const;
+    std::vector<TokenObject> listObjects(const std::filesystem::path& softHsmConf = {}) const;
     std::vector<TokenObject> objectsWithId(const std::string& keyId) const;
     /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey). */
     std::string readObjectDer(const std::string& type, const std::string& keyId) const;
