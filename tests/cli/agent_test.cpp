@@ -5,10 +5,6 @@
 namespace kunci::cli_test {
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 /** kunci with a kunci-agent running: it talks to the agent, the journal's one writer. */
 using ThroughAgentTest = CliTest;
 

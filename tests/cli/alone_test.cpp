@@ -8,10 +8,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 /** kunci with no agent listening: the engine runs in-process on the fixture's state dir. */
 using AloneTest = CliTest;
 

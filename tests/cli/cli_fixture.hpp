@@ -10,6 +10,10 @@ namespace kunci::cli_test {
 
 using Json = nlohmann::json;
 
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
 /** Tells a finished kunci run for an assertion message. */
 std::string describe(const test::RunResult& result);
 

@@ -7,10 +7,6 @@
 namespace kunci::cli_test {
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 class DoctorTest : public CliTest {
 protected:
     /** Writes module discovery sources of the test's own and returns the environment under

@@ -5,10 +5,6 @@
 namespace kunci::cli_test {
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 using UsageTest = CliTest;
 
 TEST_F(UsageTest, renewWithoutRequiredOptions_exit2NamesTheOption) {
