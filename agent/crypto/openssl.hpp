@@ -80,6 +80,8 @@ Bytes sha256(std::string_view data);
 /** Lower-case hex of the SHA-256 of data. */
 std::string sha256Hex(std::string_view data);
 
+/** The value of a hex digit (either case), or -1 for any other character. */
+int hexDigitValue(char c);
 std::string toHex(std::span<const unsigned char> data);  // lower case
 std::optional<Bytes> fromHex(std::string_view hex);      // nullopt if odd/invalid
 /** Standard alphabet; ignores whitespace/newlines; '=' padding optional but, when present,
