@@ -10,9 +10,9 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/tokens/module_discovery.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
+#include "agent/tokens/module_discovery.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "agent/tokens/token_service.hpp"
 #include "pkcs11/module.hpp"
@@ -433,16 +433,12 @@ std::string doctorUsage() {
 }
 
 int doctorCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    const auto values = connectionCommandLine().parse(args);
-    if (values.has("help")) {
-        io.out << doctorUsage();
+    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
+    const auto settings = connectionSettings(args, env, io, doctorUsage(), BadConfig::Report);
+    if (!settings) {
         return 0;
     }
-    io.json = values.has("json");
-    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
-    const Settings settings =
-        resolveSettings(connectionOptionsFrom(values), env, BadConfig::Report);
-    const auto checks = Doctor(settings, env).run();
+    const auto checks = Doctor(*settings, env).run();
     std::size_t failed = 0;
     std::size_t warned = 0;
     json list = json::array();

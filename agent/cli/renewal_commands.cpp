@@ -13,11 +13,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string text(const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 constexpr const char* kPinHelp =
     "  --pin-stdin      read the PIN from the first line of standard input (default: asked\n"
     "                   on the terminal without echo; none for a reader with a PIN pad)\n"
@@ -345,29 +340,9 @@ std::string renewalsUsage() {
 }
 
 int renewalsCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    const auto values = connectionCommandLine().parse(args);
-    if (values.has("help")) {
-        io.out << renewalsUsage();
-        return 0;
-    }
-    io.json = values.has("json");
-    const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
-    const auto backend = openBackend(settings, io.err);
-    const json result = backend->call("renewal.list", json::object());
-    if (io.json) {
-        io.out << result.dump(2) << '\n';
-        return 0;
-    }
-    const json renewals = result.value("renewals", json::array());
-    if (renewals.empty()) {
-        io.out << "No renewals.\n";
-    }
-    bool first = true;
-    for (const json& renewal : renewals) {
-        io.out << (first ? "" : "\n") << renewalBlock(renewal);
-        first = false;
-    }
-    return 0;
+    return listCommand(
+        args, env, io,
+        {renewalsUsage(), "renewal.list", "renewals", "No renewals.\n", renewalBlock});
 }
 
 std::string cancelUsage() {
