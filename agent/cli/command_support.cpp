@@ -50,6 +50,11 @@ std::string text(const json& object, const char* key) {
     return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
+std::string connectionCommandUsage(const std::string& command, const char* description) {
+    return "Usage: kunci " + command + " [--json] [connection options]\n\n" + description + "\n" +
+           kConnectionHelp;
+}
+
 std::optional<Settings> connectionSettings(const std::vector<std::string>& args,
                                            const Environment& env, Io& io, const std::string& usage,
                                            BadConfig bad) {

@@ -26,6 +26,11 @@ ConnectionOptions connectionOptionsFrom(const ParsedArguments& arguments);
 /** The string at key in a JSON object; empty when it is missing or not a string. */
 std::string text(const nlohmann::json& object, const char* key);
 
+/** The help of a command that takes only the connection options: "Usage: kunci COMMAND
+ *  [--json] [connection options]", what the command does (its lines each ending in a newline),
+ *  and kConnectionHelp. */
+std::string connectionCommandUsage(const std::string& command, const char* description);
+
 /** The settings of a command that takes only the connection options (and --json, which sets
  *  io.json); none when --help asked for the usage, which is then written to io.out. */
 std::optional<Settings> connectionSettings(const std::vector<std::string>& args,

@@ -18,6 +18,15 @@ constexpr const char* kPinHelp =
     "                   on the terminal without echo; none for a reader with a PIN pad)\n"
     "  --allow-final-try  go ahead when the token has one PIN try left\n";
 
+/** The help of cancel and retire: "Usage: kunci COMMAND R" with the PIN and connection
+ *  options, then what the command does. */
+std::string renewalChangeUsage(const std::string& command, const char* description) {
+    const std::string usage = "Usage: kunci " + command + " ";
+    return usage + "R [--pin-stdin] [--allow-final-try] [--json]\n" +
+           std::string(usage.size(), ' ') + "[connection options]\n\n" + description + "\n" +
+           kPinHelp + "\n" + kConnectionHelp;
+}
+
 /** The connection options and --pin-stdin, --allow-final-try. */
 CommandLine pinCommandLine() {
     CommandLine commandLine = connectionCommandLine();
@@ -329,14 +338,11 @@ int installCommand(const std::vector<std::string>& args, const Environment& env,
 }
 
 std::string renewalsUsage() {
-    return std::string(
-               "Usage: kunci renewals [--json] [connection options]\n"
-               "\n"
-               "Lists the renewals in the journal, pending and finished: id, state\n"
-               "(interrupted, awaiting-certificate, completed, cancelled, retired), token,\n"
-               "subject, key id, and what to do next.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "renewals",
+        "Lists the renewals in the journal, pending and finished: id, state\n"
+        "(interrupted, awaiting-certificate, completed, cancelled, retired), token,\n"
+        "subject, key id, and what to do next.\n");
 }
 
 int renewalsCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
@@ -346,15 +352,11 @@ int renewalsCommand(const std::vector<std::string>& args, const Environment& env
 }
 
 std::string cancelUsage() {
-    return std::string(
-               "Usage: kunci cancel R [--pin-stdin] [--allow-final-try] [--json]\n"
-               "                    [connection options]\n"
-               "\n"
-               "Cancels renewal R (interrupted or awaiting its certificate): records the\n"
-               "cancellation, then deletes the renewal's new key pair from the token.\n"
-               "Repeating it finishes a cancellation cut short.\n"
-               "\n") +
-           kPinHelp + "\n" + kConnectionHelp;
+    return renewalChangeUsage(
+        "cancel",
+        "Cancels renewal R (interrupted or awaiting its certificate): records the\n"
+        "cancellation, then deletes the renewal's new key pair from the token.\n"
+        "Repeating it finishes a cancellation cut short.\n");
 }
 
 int cancelCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
@@ -362,14 +364,10 @@ int cancelCommand(const std::vector<std::string>& args, const Environment& env, 
 }
 
 std::string retireUsage() {
-    return std::string(
-               "Usage: kunci retire R [--pin-stdin] [--allow-final-try] [--json]\n"
-               "                    [connection options]\n"
-               "\n"
-               "For completed renewal R begun with --replaces: deletes the replaced\n"
-               "certificate and its key pair from the token, and nothing else.\n"
-               "\n") +
-           kPinHelp + "\n" + kConnectionHelp;
+    return renewalChangeUsage(
+        "retire",
+        "For completed renewal R begun with --replaces: deletes the replaced\n"
+        "certificate and its key pair from the token, and nothing else.\n");
 }
 
 int retireCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {

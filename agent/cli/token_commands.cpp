@@ -61,13 +61,10 @@ int parseDays(const std::string& value) {
 }  // namespace
 
 std::string tokensUsage() {
-    return std::string(
-               "Usage: kunci tokens [--json] [connection options]\n"
-               "\n"
-               "Lists the tokens present: label, id, manufacturer, model, serial, module and\n"
-               "PIN state. A token is named to the other commands by its id, label or serial.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "tokens",
+        "Lists the tokens present: label, id, manufacturer, model, serial, module and\n"
+        "PIN state. A token is named to the other commands by its id, label or serial.\n");
 }
 
 int tokensCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
