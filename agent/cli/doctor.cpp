@@ -10,6 +10,7 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
+#include "agent/core/joined.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
 #include "agent/tokens/module_discovery.hpp"
@@ -21,6 +22,7 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using agent::joined;
 using nlohmann::json;
 
 enum class Status { Ok, Warn, Fail };
@@ -45,14 +47,6 @@ const char* statusWord(Status status) {
 
 std::string counted(std::size_t count, const std::string& noun) {
     return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
-}
-
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-    std::string text;
-    for (const auto& item : items) {
-        text += (text.empty() ? "" : separator) + item;
-    }
-    return text;
 }
 
 /** Where discovery found a module, in the words of `kunci-agent --list-modules`. */
@@ -419,17 +413,14 @@ private:
 }  // namespace
 
 std::string doctorUsage() {
-    return std::string(
-               "Usage: kunci doctor [--json] [connection options]\n"
-               "\n"
-               "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
-               "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
-               "tokens and their PIN state, whether the agent runs and answers, whether its\n"
-               "port is free or the agent's, and the state directory: owner and mode, its\n"
-               "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
-               "check fails. It changes nothing.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "doctor",
+        "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
+        "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
+        "tokens and their PIN state, whether the agent runs and answers, whether its\n"
+        "port is free or the agent's, and the state directory: owner and mode, its\n"
+        "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
+        "check fails. It changes nothing.\n");
 }
 
 int doctorCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {

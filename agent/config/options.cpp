@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "agent/core/joined.hpp"
 #include "ipc/handshake.hpp"
 
 namespace kunci::agent {
@@ -417,15 +418,6 @@ Layer merge(const std::vector<Layer>& layers) {
         }
     }
     return effective;
-}
-
-std::string joined(const std::vector<std::string>& items) {
-    std::string text;
-    for (const auto& item : items) {
-        text += text.empty() ? "" : ", ";
-        text += item;
-    }
-    return text;
 }
 
 }  // namespace
