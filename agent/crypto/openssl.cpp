@@ -153,6 +153,12 @@ std::string sha256Hex(std::string_view data) {
     return toHex(sha256(data));
 }
 
+std::string bioText(BIO* bio) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
 int hexDigitValue(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';

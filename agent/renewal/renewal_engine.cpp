@@ -10,6 +10,7 @@
 #include "agent/crypto/certificate.hpp"
 #include "agent/crypto/csr.hpp"
 #include "agent/crypto/openssl.hpp"
+#include "agent/crypto/subject.hpp"
 #include "agent/renewal/token_csr.hpp"
 
 namespace kunci::agent {
@@ -42,10 +43,8 @@ std::string newRenewalId() {
 }
 
 std::string labelFor(const SubjectFields& subject) {
-    for (const auto& [name, value] : subject) {
-        if (name == "CN") {
-            return value + " (" + now().substr(0, 10) + ")";
-        }
+    if (auto cn = firstCommonName(subject)) {
+        return *cn + " (" + now().substr(0, 10) + ")";
     }
     return "kunci " + now().substr(0, 10);
 }

@@ -6,6 +6,7 @@
 
 #include "agent/core/failure.hpp"
 #include "agent/crypto/certificate.hpp"
+#include "agent/crypto/subject.hpp"
 #include "pkcs11/session.hpp"
 
 namespace kunci::agent {
@@ -148,12 +149,7 @@ std::string shownName(const std::string& name) {
 }
 
 std::string commonName(const Certificate& certificate) {
-    for (const auto& [name, value] : certificate.subject()) {
-        if (name == "CN") {
-            return value;
-        }
-    }
-    return {};
+    return firstCommonName(certificate.subject()).value_or(std::string());
 }
 
 /** What the holder consents to: whose key, and which digest (its first bytes). */

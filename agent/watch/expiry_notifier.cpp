@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "agent/crypto/subject.hpp"
 #include "agent/platform/durable_file.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/tokens/stored_certificates.hpp"
@@ -91,10 +92,8 @@ std::string forLog(std::string_view text) {
 }
 
 std::string holderName(const Certificate& certificate) {
-    for (const auto& [name, value] : certificate.subject()) {
-        if (name == "CN") {
-            return value;
-        }
+    if (auto cn = firstCommonName(certificate.subject())) {
+        return *cn;
     }
     return certificate.subjectDN();
 }
