@@ -8,7 +8,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/local_engine.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/core/joined.hpp"
+#include "agent/core/text.hpp"
 #include "agent/renewal/journal.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "ipc/handshake.hpp"

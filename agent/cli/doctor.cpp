@@ -10,7 +10,7 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/core/joined.hpp"
+#include "agent/core/text.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
 #include "agent/tokens/module_discovery.hpp"

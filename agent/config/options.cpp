@@ -7,7 +7,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "agent/core/joined.hpp"
+#include "agent/core/text.hpp"
 #include "ipc/handshake.hpp"
 
 namespace kunci::agent {

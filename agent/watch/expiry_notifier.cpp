@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "agent/core/text.hpp"
 #include "agent/crypto/subject.hpp"
 #include "agent/platform/durable_file.hpp"
 #include "agent/platform/platform.hpp"
@@ -78,17 +79,6 @@ std::string whenItEnds(long days, const std::string& date, const ExpiryWording& 
         return words.yesterday + date;
     }
     return words.daysAgo + std::to_string(-days) + words.daysAgoOn + date;
-}
-
-/** A name read from a token, fit for one log line: control characters shown as '?'. */
-std::string forLog(std::string_view text) {
-    std::string line(text);
-    for (char& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            c = '?';
-        }
-    }
-    return line;
 }
 
 std::string holderName(const Certificate& certificate) {

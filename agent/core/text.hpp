@@ -19,4 +19,15 @@ inline std::string joined(const std::vector<std::string>& items,
     return text;
 }
 
+/** Text fit for one log line: control characters (a newline too) shown as '?'. */
+inline std::string forLog(std::string_view text) {
+    std::string line(text);
+    for (char& c : line) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            c = '?';
+        }
+    }
+    return line;
+}
+
 }  // namespace kunci::agent
