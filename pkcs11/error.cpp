@@ -19,40 +19,43 @@ std::string ckrName(CK_RV rv) {
     return buffer.data();
 }
 
+namespace {
+
+struct KindOfRv {
+    CK_RV rv;
+    ErrorKind kind;
+};
+
+/** The return values the agent tells apart; every other one is ErrorKind::Other. */
+constexpr std::array<KindOfRv, 17> kKindsOfRv{{
+    {CKR_DEVICE_REMOVED, ErrorKind::TokenRemoved},
+    {CKR_TOKEN_NOT_PRESENT, ErrorKind::TokenNotPresent},
+    {CKR_SESSION_HANDLE_INVALID, ErrorKind::SessionInvalid},
+    {CKR_SESSION_CLOSED, ErrorKind::SessionInvalid},
+    {CKR_PIN_INCORRECT, ErrorKind::PinIncorrect},
+    {CKR_PIN_LOCKED, ErrorKind::PinLocked},
+    {CKR_PIN_INVALID, ErrorKind::PinInvalid},
+    {CKR_PIN_EXPIRED, ErrorKind::PinExpired},
+    {CKR_PIN_LEN_RANGE, ErrorKind::PinLenRange},
+    {CKR_USER_NOT_LOGGED_IN, ErrorKind::NotLoggedIn},
+    {CKR_MECHANISM_INVALID, ErrorKind::MechanismUnsupported},
+    {CKR_MECHANISM_PARAM_INVALID, ErrorKind::MechanismUnsupported},
+    {CKR_KEY_SIZE_RANGE, ErrorKind::MechanismUnsupported},
+    {CKR_DOMAIN_PARAMS_INVALID, ErrorKind::MechanismUnsupported},
+    {CKR_CURVE_NOT_SUPPORTED, ErrorKind::MechanismUnsupported},
+    {CKR_DEVICE_MEMORY, ErrorKind::DeviceMemory},
+    {CKR_TOKEN_WRITE_PROTECTED, ErrorKind::WriteProtected},
+}};
+
+}  // namespace
+
 ErrorKind classify(CK_RV rv) {
-    switch (rv) {
-        case CKR_DEVICE_REMOVED:
-            return ErrorKind::TokenRemoved;
-        case CKR_TOKEN_NOT_PRESENT:
-            return ErrorKind::TokenNotPresent;
-        case CKR_SESSION_HANDLE_INVALID:
-        case CKR_SESSION_CLOSED:
-            return ErrorKind::SessionInvalid;
-        case CKR_PIN_INCORRECT:
-            return ErrorKind::PinIncorrect;
-        case CKR_PIN_LOCKED:
-            return ErrorKind::PinLocked;
-        case CKR_PIN_INVALID:
-            return ErrorKind::PinInvalid;
-        case CKR_PIN_EXPIRED:
-            return ErrorKind::PinExpired;
-        case CKR_PIN_LEN_RANGE:
-            return ErrorKind::PinLenRange;
-        case CKR_USER_NOT_LOGGED_IN:
-            return ErrorKind::NotLoggedIn;
-        case CKR_MECHANISM_INVALID:
-        case CKR_MECHANISM_PARAM_INVALID:
-        case CKR_KEY_SIZE_RANGE:
-        case CKR_DOMAIN_PARAMS_INVALID:
-        case CKR_CURVE_NOT_SUPPORTED:
-            return ErrorKind::MechanismUnsupported;
-        case CKR_DEVICE_MEMORY:
-            return ErrorKind::DeviceMemory;
-        case CKR_TOKEN_WRITE_PROTECTED:
-            return ErrorKind::WriteProtected;
-        default:
-            return ErrorKind::Other;
+    for (const KindOfRv& known : kKindsOfRv) {
+        if (known.rv == rv) {
+            return known.kind;
+        }
     }
+    return ErrorKind::Other;
 }
 
 Error::Error(CK_RV rv, std::string function)

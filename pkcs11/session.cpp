@@ -1,5 +1,6 @@
 #include "pkcs11/session.hpp"
 
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -168,6 +169,17 @@ unsigned long Session::ulongAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type
     CK_ATTRIBUTE read{type, &value, sizeof value};
     check(functions_->C_GetAttributeValue(handle_, h, &read, 1), "C_GetAttributeValue");
     return value;
+}
+
+std::optional<CK_ULONG> Session::ulongAttributeIfPresent(CK_OBJECT_HANDLE h,
+                                                         CK_ATTRIBUTE_TYPE type) const {
+    const auto value = attributeIfPresent(h, type);
+    if (!value || value->size() != sizeof(CK_ULONG)) {
+        return std::nullopt;
+    }
+    CK_ULONG number = 0;
+    std::memcpy(&number, value->data(), sizeof number);
+    return number;
 }
 
 std::string Session::stringAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const {

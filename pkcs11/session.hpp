@@ -49,6 +49,9 @@ public:
     std::optional<Bytes> attributeIfPresent(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const;
     bool boolAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const;
     unsigned long ulongAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const;
+    /** As attributeIfPresent, read as a CK_ULONG; nullopt too for a value of another size. */
+    std::optional<CK_ULONG> ulongAttributeIfPresent(CK_OBJECT_HANDLE h,
+                                                    CK_ATTRIBUTE_TYPE type) const;
     std::string stringAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const;
 
     /** Generates on the token with exactly these templates:

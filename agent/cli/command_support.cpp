@@ -18,11 +18,6 @@ bool flag(const json& token, const char* name) {
     return flags.is_object() && flags.value(name, false);
 }
 
-std::string text(const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 std::string validity(const json& certificate) {
     const int days = certificate.value("daysLeft", 0);
     std::string left;
@@ -49,6 +44,52 @@ std::string keyText(const json& key) {
 }
 
 }  // namespace
+
+std::string text(const json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+std::string connectionCommandUsage(const std::string& command, const char* description) {
+    return "Usage: kunci " + command + " [--json] [connection options]\n\n" + description + "\n" +
+           kConnectionHelp;
+}
+
+std::optional<Settings> connectionSettings(const std::vector<std::string>& args,
+                                           const Environment& env, Io& io, const std::string& usage,
+                                           BadConfig bad) {
+    const auto values = connectionCommandLine().parse(args);
+    if (values.has("help")) {
+        io.out << usage;
+        return std::nullopt;
+    }
+    io.json = values.has("json");
+    return resolveSettings(connectionOptionsFrom(values), env, bad);
+}
+
+int listCommand(const std::vector<std::string>& args, const Environment& env, Io& io,
+                const ListCommand& command) {
+    const auto settings = connectionSettings(args, env, io, command.usage);
+    if (!settings) {
+        return 0;
+    }
+    const auto backend = openBackend(*settings, io.err);
+    const json result = backend->call(command.method, json::object());
+    if (io.json) {
+        io.out << result.dump(2) << '\n';
+        return 0;
+    }
+    const json items = result.value(command.field, json::array());
+    if (items.empty()) {
+        io.out << command.none;
+    }
+    bool first = true;
+    for (const json& item : items) {
+        io.out << (first ? "" : "\n") << command.block(item);
+        first = false;
+    }
+    return 0;
+}
 
 const char* const kConnectionHelp =
     "Reaching the agent (kunci uses the running kunci-agent when one listens, so that the\n"

@@ -23,6 +23,37 @@ CommandLine connectionCommandLine();
 /** The connection options out of parsed arguments. */
 ConnectionOptions connectionOptionsFrom(const ParsedArguments& arguments);
 
+/** The string at key in a JSON object; empty when it is missing or not a string. */
+std::string text(const nlohmann::json& object, const char* key);
+
+/** The help of a command that takes only the connection options: "Usage: kunci COMMAND
+ *  [--json] [connection options]", what the command does (its lines each ending in a newline),
+ *  and kConnectionHelp. */
+std::string connectionCommandUsage(const std::string& command, const char* description);
+
+/** The settings of a command that takes only the connection options (and --json, which sets
+ *  io.json); none when --help asked for the usage, which is then written to io.out. */
+std::optional<Settings> connectionSettings(const std::vector<std::string>& args,
+                                           const Environment& env, Io& io, const std::string& usage,
+                                           BadConfig bad = BadConfig::Throw);
+
+/** A command that prints what a listing method (tokens.list, renewal.list) answers. */
+struct ListCommand {
+    std::string usage;
+    const char* method;
+    /** The answer's array, by its key. */
+    const char* field;
+    /** Printed when the array is empty. */
+    const char* none;
+    /** One item for people; items are printed one after another with a blank line between. */
+    std::string (*block)(const nlohmann::json& item);
+};
+
+/** Runs a listing command, which takes only the connection options and --json (the answer as
+ *  it is). Returns the exit code. */
+int listCommand(const std::vector<std::string>& args, const Environment& env, Io& io,
+                const ListCommand& command);
+
 /** The token in a tokens.list result whose id, label or serial is wanted. Throws Unreachable
  *  when none is present, UsageError when several match. */
 nlohmann::json findToken(const nlohmann::json& tokens, const std::string& wanted);

@@ -8,6 +8,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/local_engine.hpp"
 #include "agent/cli/process_info.hpp"
+#include "agent/core/text.hpp"
 #include "agent/renewal/journal.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "ipc/handshake.hpp"
@@ -16,14 +17,7 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string joined(const std::vector<std::string>& items, const std::string& separator) {
-    std::string text;
-    for (const auto& item : items) {
-        text += (text.empty() ? "" : separator) + item;
-    }
-    return text;
-}
+using agent::joined;
 
 std::string originAdvice(const std::vector<std::string>& allowed) {
     if (allowed.empty()) {

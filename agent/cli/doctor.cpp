@@ -10,9 +10,10 @@
 #include "agent/cli/commands.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
-#include "agent/tokens/module_discovery.hpp"
+#include "agent/core/text.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
+#include "agent/tokens/module_discovery.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "agent/tokens/token_service.hpp"
 #include "pkcs11/module.hpp"
@@ -21,6 +22,7 @@ namespace kunci::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using agent::joined;
 using nlohmann::json;
 
 enum class Status { Ok, Warn, Fail };
@@ -45,14 +47,6 @@ const char* statusWord(Status status) {
 
 std::string counted(std::size_t count, const std::string& noun) {
     return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
-}
-
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-    std::string text;
-    for (const auto& item : items) {
-        text += (text.empty() ? "" : separator) + item;
-    }
-    return text;
 }
 
 /** Where discovery found a module, in the words of `kunci-agent --list-modules`. */
@@ -419,30 +413,23 @@ private:
 }  // namespace
 
 std::string doctorUsage() {
-    return std::string(
-               "Usage: kunci doctor [--json] [connection options]\n"
-               "\n"
-               "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
-               "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
-               "tokens and their PIN state, whether the agent runs and answers, whether its\n"
-               "port is free or the agent's, and the state directory: owner and mode, its\n"
-               "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
-               "check fails. It changes nothing.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "doctor",
+        "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
+        "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
+        "tokens and their PIN state, whether the agent runs and answers, whether its\n"
+        "port is free or the agent's, and the state directory: owner and mode, its\n"
+        "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
+        "check fails. It changes nothing.\n");
 }
 
 int doctorCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    const auto values = connectionCommandLine().parse(args);
-    if (values.has("help")) {
-        io.out << doctorUsage();
+    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
+    const auto settings = connectionSettings(args, env, io, doctorUsage(), BadConfig::Report);
+    if (!settings) {
         return 0;
     }
-    io.json = values.has("json");
-    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
-    const Settings settings =
-        resolveSettings(connectionOptionsFrom(values), env, BadConfig::Report);
-    const auto checks = Doctor(settings, env).run();
+    const auto checks = Doctor(*settings, env).run();
     std::size_t failed = 0;
     std::size_t warned = 0;
     json list = json::array();

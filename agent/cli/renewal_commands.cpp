@@ -13,15 +13,19 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string text(const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 constexpr const char* kPinHelp =
     "  --pin-stdin      read the PIN from the first line of standard input (default: asked\n"
     "                   on the terminal without echo; none for a reader with a PIN pad)\n"
     "  --allow-final-try  go ahead when the token has one PIN try left\n";
+
+/** The help of cancel and retire: "Usage: kunci COMMAND R" with the PIN and connection
+ *  options, then what the command does. */
+std::string renewalChangeUsage(const std::string& command, const char* description) {
+    const std::string usage = "Usage: kunci " + command + " ";
+    return usage + "R [--pin-stdin] [--allow-final-try] [--json]\n" +
+           std::string(usage.size(), ' ') + "[connection options]\n\n" + description + "\n" +
+           kPinHelp + "\n" + kConnectionHelp;
+}
 
 /** The connection options and --pin-stdin, --allow-final-try. */
 CommandLine pinCommandLine() {
@@ -334,52 +338,25 @@ int installCommand(const std::vector<std::string>& args, const Environment& env,
 }
 
 std::string renewalsUsage() {
-    return std::string(
-               "Usage: kunci renewals [--json] [connection options]\n"
-               "\n"
-               "Lists the renewals in the journal, pending and finished: id, state\n"
-               "(interrupted, awaiting-certificate, completed, cancelled, retired), token,\n"
-               "subject, key id, and what to do next.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "renewals",
+        "Lists the renewals in the journal, pending and finished: id, state\n"
+        "(interrupted, awaiting-certificate, completed, cancelled, retired), token,\n"
+        "subject, key id, and what to do next.\n");
 }
 
 int renewalsCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    const auto values = connectionCommandLine().parse(args);
-    if (values.has("help")) {
-        io.out << renewalsUsage();
-        return 0;
-    }
-    io.json = values.has("json");
-    const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
-    const auto backend = openBackend(settings, io.err);
-    const json result = backend->call("renewal.list", json::object());
-    if (io.json) {
-        io.out << result.dump(2) << '\n';
-        return 0;
-    }
-    const json renewals = result.value("renewals", json::array());
-    if (renewals.empty()) {
-        io.out << "No renewals.\n";
-    }
-    bool first = true;
-    for (const json& renewal : renewals) {
-        io.out << (first ? "" : "\n") << renewalBlock(renewal);
-        first = false;
-    }
-    return 0;
+    return listCommand(
+        args, env, io,
+        {renewalsUsage(), "renewal.list", "renewals", "No renewals.\n", renewalBlock});
 }
 
 std::string cancelUsage() {
-    return std::string(
-               "Usage: kunci cancel R [--pin-stdin] [--allow-final-try] [--json]\n"
-               "                    [connection options]\n"
-               "\n"
-               "Cancels renewal R (interrupted or awaiting its certificate): records the\n"
-               "cancellation, then deletes the renewal's new key pair from the token.\n"
-               "Repeating it finishes a cancellation cut short.\n"
-               "\n") +
-           kPinHelp + "\n" + kConnectionHelp;
+    return renewalChangeUsage(
+        "cancel",
+        "Cancels renewal R (interrupted or awaiting its certificate): records the\n"
+        "cancellation, then deletes the renewal's new key pair from the token.\n"
+        "Repeating it finishes a cancellation cut short.\n");
 }
 
 int cancelCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
@@ -387,14 +364,10 @@ int cancelCommand(const std::vector<std::string>& args, const Environment& env, 
 }
 
 std::string retireUsage() {
-    return std::string(
-               "Usage: kunci retire R [--pin-stdin] [--allow-final-try] [--json]\n"
-               "                    [connection options]\n"
-               "\n"
-               "For completed renewal R begun with --replaces: deletes the replaced\n"
-               "certificate and its key pair from the token, and nothing else.\n"
-               "\n") +
-           kPinHelp + "\n" + kConnectionHelp;
+    return renewalChangeUsage(
+        "retire",
+        "For completed renewal R begun with --replaces: deletes the replaced\n"
+        "certificate and its key pair from the token, and nothing else.\n");
 }
 
 int retireCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {

@@ -10,11 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string text(const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
-
 std::string flagsText(const json& flags) {
     if (!flags.is_object()) {
         return "";
@@ -66,40 +61,16 @@ int parseDays(const std::string& value) {
 }  // namespace
 
 std::string tokensUsage() {
-    return std::string(
-               "Usage: kunci tokens [--json] [connection options]\n"
-               "\n"
-               "Lists the tokens present: label, id, manufacturer, model, serial, module and\n"
-               "PIN state. A token is named to the other commands by its id, label or serial.\n"
-               "\n") +
-           kConnectionHelp;
+    return connectionCommandUsage(
+        "tokens",
+        "Lists the tokens present: label, id, manufacturer, model, serial, module and\n"
+        "PIN state. A token is named to the other commands by its id, label or serial.\n");
 }
 
 int tokensCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    const auto values = connectionCommandLine().parse(args);
-    if (values.has("help")) {
-        io.out << tokensUsage();
-        return 0;
-    }
-    io.json = values.has("json");
-    const Settings settings = resolveSettings(connectionOptionsFrom(values), env);
-    const auto backend = openBackend(settings, io.err);
-    const json result = backend->call("tokens.list", json::object());
-    if (io.json) {
-        io.out << result.dump(2) << '\n';
-        return 0;
-    }
-    const json tokens = result.value("tokens", json::array());
-    if (tokens.empty()) {
-        io.out << "No token is present.\n";
-        return 0;
-    }
-    bool first = true;
-    for (const json& token : tokens) {
-        io.out << (first ? "" : "\n") << tokenBlock(token);
-        first = false;
-    }
-    return 0;
+    return listCommand(
+        args, env, io,
+        {tokensUsage(), "tokens.list", "tokens", "No token is present.\n", tokenBlock});
 }
 
 std::string certsUsage() {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "agent/core/text.hpp"
 #include "ipc/handshake.hpp"
 
 namespace kunci::agent {
@@ -28,15 +29,9 @@ struct Setting {
 using Layer = std::map<std::string, Setting>;
 
 /** What the command line asks for besides settings. */
-struct CommandLine {
+struct CommandLine : RunModes {
     Layer settings;
     std::optional<std::string> config;
-    bool demo = false;
-    bool help = false;
-    bool version = false;
-    bool checkConfig = false;
-    bool listModules = false;
-    bool printOrigins = false;
 };
 
 /** A configuration key, the command-line option that sets it, and what its value must be. */
@@ -425,15 +420,6 @@ Layer merge(const std::vector<Layer>& layers) {
     return effective;
 }
 
-std::string joined(const std::vector<std::string>& items) {
-    std::string text;
-    for (const auto& item : items) {
-        text += text.empty() ? "" : ", ";
-        text += item;
-    }
-    return text;
-}
-
 }  // namespace
 
 Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup& env,
@@ -445,10 +431,7 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
     if (given.help || given.version) {
         return options;
     }
-    options.demo = given.demo;
-    options.checkConfig = given.checkConfig;
-    options.listModules = given.listModules;
-    options.printOrigins = given.printOrigins;
+    static_cast<RunModes&>(options) = given;
 
     std::vector<Layer> layers;
     if (given.config) {

@@ -32,8 +32,22 @@ struct ConfigFile {
     bool read = false;
 };
 
+/** What the command line asks the agent to do besides serving with its settings. */
+struct RunModes {
+    bool demo = false;
+    bool help = false;
+    bool version = false;
+    /** --check-config: print the settings and where each came from, then exit. */
+    bool checkConfig = false;
+    /** --list-modules: print the modules that would be loaded and why, then exit. */
+    bool listModules = false;
+    /** --print-origins: print the allowed origins, one a line, then exit (for
+     *  kunci-browser-policy). */
+    bool printOrigins = false;
+};
+
 /** The agent's settings (protocol section 1). */
-struct Options {
+struct Options : RunModes {
     std::vector<std::string> modules;  // empty: discovered (module_discovery.hpp)
     std::string listenHost = "127.0.0.1";
     std::uint16_t port = 0;
@@ -45,16 +59,6 @@ struct Options {
     int expiryWarningDays = 30;
     /** No token watcher: no `tokens.changed`, no module re-initialisation in the background. */
     bool noTokenWatch = false;
-    bool demo = false;
-    bool help = false;
-    bool version = false;
-    /** --check-config: print the settings and where each came from, then exit. */
-    bool checkConfig = false;
-    /** --list-modules: print the modules that would be loaded and why, then exit. */
-    bool listModules = false;
-    /** --print-origins: print the allowed origins, one a line, then exit (for
-     *  kunci-browser-policy). */
-    bool printOrigins = false;
     /** Where each setting came from, by its configuration key ("allowOrigins"): "command line",
      *  "FILE:LINE" or "default" (with how the default was found). */
     std::map<std::string, std::string> sources;

@@ -37,12 +37,6 @@ std::size_t count(std::string_view text, std::string_view needle) {
     return n;
 }
 
-std::string bioText(BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
-
 std::string nameToRfc2253(const X509_NAME* name) {
     BioPtr bio(ensure(BioPtr(BIO_new(BIO_s_mem())), "cannot allocate BIO"));
     // RFC 2253 escaping, but UTF-8 characters kept as they are rather than \XX escaped.

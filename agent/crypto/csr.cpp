@@ -18,11 +18,6 @@ bool isPrintableStringChar(char c) {
            std::string_view(" '()+,-./:=?").find(c) != std::string_view::npos;
 }
 
-bool isAscii(std::string_view text) {
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 // The ASN.1 string type each attribute is encoded with.
 int stringTypeFor(const std::string& name, const std::string& value) {
     if (name == "C") {

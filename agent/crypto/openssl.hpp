@@ -80,6 +80,11 @@ Bytes sha256(std::string_view data);
 /** Lower-case hex of the SHA-256 of data. */
 std::string sha256Hex(std::string_view data);
 
+/** What was written to a memory BIO. */
+std::string bioText(BIO* bio);
+
+/** The value of a hex digit (either case), or -1 for any other character. */
+int hexDigitValue(char c);
 std::string toHex(std::span<const unsigned char> data);  // lower case
 std::optional<Bytes> fromHex(std::string_view hex);      // nullopt if odd/invalid
 /** Standard alphabet; ignores whitespace/newlines; '=' padding optional but, when present,

@@ -70,12 +70,21 @@ bool isAsciiLetter(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+}  // namespace
+
 bool isAscii(std::string_view text) {
     return std::all_of(text.begin(), text.end(),
                        [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-}  // namespace
+std::optional<std::string> firstCommonName(const SubjectFields& subject) {
+    for (const auto& [name, value] : subject) {
+        if (name == "CN") {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
 
 SubjectFields canonicalSubject(const SubjectFields& fields) {
     SubjectFields result;

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,12 @@ namespace kunci::agent {
 
 /** A distinguished name as the page sends it: short name -> UTF-8 value. */
 using SubjectFields = std::vector<std::pair<std::string, std::string>>;
+
+/** True when every byte is 7-bit ASCII. */
+bool isAscii(std::string_view text);
+
+/** The value of the subject's first CN, if it has one. */
+std::optional<std::string> firstCommonName(const SubjectFields& subject);
 
 /** A subject field the agent refuses; field is the protocol path ("subject.CN", or "subject"
  *  for the subject as a whole). */

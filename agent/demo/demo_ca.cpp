@@ -37,12 +37,6 @@ std::optional<std::string> readText(const fs::path& path) {
     return content.str();
 }
 
-std::string bioText(BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
-
 BioPtr readBio(std::string_view text) {
     if (text.size() > INT_MAX) {
         throw std::length_error("PEM text too long");

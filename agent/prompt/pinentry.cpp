@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/crypto/openssl.hpp"
 #include "agent/platform/platform.hpp"
 
 namespace kunci::agent {
@@ -76,19 +77,6 @@ struct Reply {
 
 /** The holder (or a hung pinentry) let the time for an answer run out. */
 struct ReplyTimeout {};
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
 
 /** Length of the UTF-8 sequence at text[i] and its code point; 0 when it is not valid UTF-8. */
 std::size_t decodeUtf8(std::string_view text, std::size_t i, char32_t& point) {
@@ -386,8 +374,8 @@ private:
         for (std::size_t i = 0; i < payload.size(); ++i) {
             char byte = payload[i];
             if (byte == '%') {
-                const int high = i + 2 < payload.size() ? hexValue(payload[i + 1]) : -1;
-                const int low = i + 2 < payload.size() ? hexValue(payload[i + 2]) : -1;
+                const int high = i + 2 < payload.size() ? hexDigitValue(payload[i + 1]) : -1;
+                const int low = i + 2 < payload.size() ? hexDigitValue(payload[i + 2]) : -1;
                 if (high < 0 || low < 0) {
                     throw PromptUnavailable("the PIN prompt sent malformed data");
                 }

@@ -6,10 +6,11 @@
 #include <chrono>
 #include <iostream>
 
+#include "agent/core/failure.hpp"
 #include "agent/crypto/certificate.hpp"
 #include "agent/crypto/csr.hpp"
-#include "agent/core/failure.hpp"
 #include "agent/crypto/openssl.hpp"
+#include "agent/crypto/subject.hpp"
 #include "agent/renewal/token_csr.hpp"
 
 namespace kunci::agent {
@@ -42,10 +43,8 @@ std::string newRenewalId() {
 }
 
 std::string labelFor(const SubjectFields& subject) {
-    for (const auto& [name, value] : subject) {
-        if (name == "CN") {
-            return value + " (" + now().substr(0, 10) + ")";
-        }
+    if (auto cn = firstCommonName(subject)) {
+        return *cn + " (" + now().substr(0, 10) + ")";
     }
     return "kunci " + now().substr(0, 10);
 }
@@ -116,6 +115,14 @@ Renewal RenewalEngine::get(const std::string& renewalId) const {
         throw Failure(Reason::RenewalNotFound, "No renewal with that id.");
     }
     return found->second;
+}
+
+Renewal RenewalEngine::getTraced(const std::string& renewalId, AuditTrail& trail) const {
+    trail.renewal = renewalId;
+    Renewal renewal = get(renewalId);
+    trail.token = renewal.token;
+    trail.keyId = renewal.keyId;
+    return renewal;
 }
 
 void RenewalEngine::save(Renewal& renewal) {
@@ -232,10 +239,7 @@ std::vector<Renewal> RenewalEngine::list() const {
 }
 
 CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& trail) {
-    trail.renewal = request.renewal;
-    Renewal renewal = get(request.renewal);
-    trail.token = renewal.token;
-    trail.keyId = renewal.keyId;
+    Renewal renewal = getTraced(request.renewal, trail);
 
     const Certificate certificate = [&] {
         try {
@@ -326,10 +330,7 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
 
 Renewal RenewalEngine::cancel(const std::string& renewalId, Credentials credentials,
                               AuditTrail& trail) {
-    trail.renewal = renewalId;
-    Renewal renewal = get(renewalId);
-    trail.token = renewal.token;
-    trail.keyId = renewal.keyId;
+    Renewal renewal = getTraced(renewalId, trail);
     if (renewal.state != RenewalState::Interrupted &&
         renewal.state != RenewalState::AwaitingCertificate &&
         renewal.state != RenewalState::Cancelled) {
@@ -360,10 +361,7 @@ Renewal RenewalEngine::cancel(const std::string& renewalId, Credentials credenti
 
 Renewal RenewalEngine::retire(const std::string& renewalId, Credentials credentials,
                               AuditTrail& trail) {
-    trail.renewal = renewalId;
-    Renewal renewal = get(renewalId);
-    trail.token = renewal.token;
-    trail.keyId = renewal.keyId;
+    Renewal renewal = getTraced(renewalId, trail);
     if (renewal.state != RenewalState::Completed || !renewal.replaces) {
         throw Failure(Reason::RenewalState,
                       renewal.replaces ? "Only a completed renewal can retire what it replaces."

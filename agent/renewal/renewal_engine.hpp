@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "agent/audit/audit_trail.hpp"
+#include "agent/crypto/subject.hpp"
 #include "agent/renewal/journal.hpp"
 #include "agent/renewal/renewal.hpp"
-#include "agent/crypto/subject.hpp"
 #include "agent/tokens/token_access.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "agent/tokens/token_service.hpp"
@@ -63,6 +63,9 @@ public:
 
 private:
     Renewal get(const std::string& renewalId) const;
+    /** get(), with the renewal, its token and its key written into the audit trail (the id
+     *  first, so that a renewal not found is audited under the id asked for). */
+    Renewal getTraced(const std::string& renewalId, AuditTrail& trail) const;
     void save(Renewal& renewal);
     void forget(const Renewal& renewal);
     /** Removes every object with the key id; false if the token could not be reached. */

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <initializer_list>
 
-#include "agent/crypto/certificate.hpp"
 #include "agent/core/failure.hpp"
+#include "agent/crypto/certificate.hpp"
+#include "agent/crypto/subject.hpp"
 #include "pkcs11/session.hpp"
 
 namespace kunci::agent {
@@ -23,30 +23,25 @@ struct Hash {
     std::size_t length;
     CK_MECHANISM_TYPE mechanism;
     CK_RSA_PKCS_MGF_TYPE mgf;
-    /** DER DigestInfo up to the digest's bytes (RFC 8017 section 9.2, note 1). */
-    std::array<unsigned char, 19> digestInfoPrefix;
+    /** The last arc of the hash's OID, 2.16.840.1.101.3.4.2.n (NIST hash algorithms). */
+    unsigned char nistHashArc;
 };
 
 constexpr std::array<Hash, 3> hashes{{
-    {"SHA-256",
-     32,
-     CKM_SHA256,
-     CKG_MGF1_SHA256,
-     {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-      0x05, 0x00, 0x04, 0x20}},
-    {"SHA-384",
-     48,
-     CKM_SHA384,
-     CKG_MGF1_SHA384,
-     {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
-      0x05, 0x00, 0x04, 0x30}},
-    {"SHA-512",
-     64,
-     CKM_SHA512,
-     CKG_MGF1_SHA512,
-     {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
-      0x05, 0x00, 0x04, 0x40}},
+    {"SHA-256", 32, CKM_SHA256, CKG_MGF1_SHA256, 0x01},
+    {"SHA-384", 48, CKM_SHA384, CKG_MGF1_SHA384, 0x02},
+    {"SHA-512", 64, CKM_SHA512, CKG_MGF1_SHA512, 0x03},
 }};
+
+/** DER DigestInfo up to the digest's bytes (RFC 8017 section 9.2, note 1):
+ *  SEQUENCE { SEQUENCE { OID 2.16.840.1.101.3.4.2.n, NULL }, OCTET STRING digest }. */
+Bytes digestInfoPrefix(const Hash& hash) {
+    const auto digestLength = static_cast<unsigned char>(hash.length);
+    Bytes der{0x30, static_cast<unsigned char>(0x11 + digestLength), 0x30, 0x0d, 0x06, 0x09};
+    der.insert(der.end(), {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, hash.nistHashArc});
+    der.insert(der.end(), {0x05, 0x00, 0x04, digestLength});
+    return der;
+}
 
 const Hash* hashOfLength(std::size_t length) {
     for (const Hash& hash : hashes) {
@@ -81,16 +76,6 @@ std::string stringOf(const std::optional<pkcs11::Bytes>& bytes) {
     return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
 }
 
-std::optional<CK_KEY_TYPE> keyTypeOf(const pkcs11::Session& session, CK_OBJECT_HANDLE handle) {
-    const auto value = session.attributeIfPresent(handle, CKA_KEY_TYPE);
-    if (!value || value->size() != sizeof(CK_KEY_TYPE)) {
-        return std::nullopt;
-    }
-    CK_KEY_TYPE type = 0;
-    std::memcpy(&type, value->data(), sizeof type);
-    return type;
-}
-
 KeyView lookAt(const pkcs11::Session& session, const pkcs11::Bytes& keyId) {
     KeyView view;
     for (auto handle : session.findByClass(CKO_CERTIFICATE, &keyId)) {
@@ -109,7 +94,7 @@ KeyView lookAt(const pkcs11::Session& session, const pkcs11::Bytes& keyId) {
     std::optional<KeyKind> publicKind;
     for (auto handle : session.findByClass(CKO_PUBLIC_KEY, &keyId)) {
         publicLabel = stringOf(session.attributeIfPresent(handle, CKA_LABEL));
-        if (const auto type = keyTypeOf(session, handle)) {
+        if (const auto type = session.ulongAttributeIfPresent(handle, CKA_KEY_TYPE)) {
             publicKind = kindOf(*type);
         }
         break;
@@ -128,7 +113,7 @@ KeyView lookAt(const pkcs11::Session& session, const pkcs11::Bytes& keyId) {
     }
     if (view.privateKey) {
         view.label = stringOf(session.attributeIfPresent(*view.privateKey, CKA_LABEL));
-        if (const auto type = keyTypeOf(session, *view.privateKey)) {
+        if (const auto type = session.ulongAttributeIfPresent(*view.privateKey, CKA_KEY_TYPE)) {
             view.kind = kindOf(*type);
         }
     }
@@ -164,12 +149,7 @@ std::string shownName(const std::string& name) {
 }
 
 std::string commonName(const Certificate& certificate) {
-    for (const auto& [name, value] : certificate.subject()) {
-        if (name == "CN") {
-            return value;
-        }
-    }
-    return {};
+    return firstCommonName(certificate.subject()).value_or(std::string());
 }
 
 /** What the holder consents to: whose key, and which digest (its first bytes). */
@@ -252,7 +232,7 @@ Bytes signOnToken(pkcs11::Session& session, CK_OBJECT_HANDLE key, const Plan& pl
         case CKM_SHA256_RSA_PKCS:
             return session.sign(key, CK_MECHANISM{CKM_SHA256_RSA_PKCS, nullptr, 0}, *request.data);
         case CKM_RSA_PKCS: {
-            Bytes digestInfo(hash->digestInfoPrefix.begin(), hash->digestInfoPrefix.end());
+            Bytes digestInfo = digestInfoPrefix(*hash);
             digestInfo.insert(digestInfo.end(), request.digest.begin(), request.digest.end());
             return session.sign(key, CK_MECHANISM{CKM_RSA_PKCS, nullptr, 0}, digestInfo);
         }

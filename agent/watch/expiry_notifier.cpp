@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -13,6 +12,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "agent/core/text.hpp"
+#include "agent/crypto/subject.hpp"
 #include "agent/platform/durable_file.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/tokens/stored_certificates.hpp"
@@ -43,68 +44,48 @@ std::string spokenDate(const std::chrono::year_month_day& date,
            std::to_string(static_cast<int>(date.year()));
 }
 
-/** "expires in 10 days (24 November 2027)" etc., English, for the log. */
-std::string whenInEnglish(long days, const std::string& date) {
+/** How a language says when a certificate ends: "<inDays>N<inDaysOn>date",
+ *  "<tomorrow>date", "<today>date", "<yesterday>date" or "<daysAgo>N<daysAgoOn>date". */
+struct ExpiryWording {
+    const char* inDays;
+    const char* inDaysOn;
+    const char* tomorrow;
+    const char* today;
+    const char* yesterday;
+    const char* daysAgo;
+    const char* daysAgoOn;
+};
+
+/** English, for the log and the notification's second line. */
+constexpr ExpiryWording kEnglish{"expires in ",     " days, on ",          "expires tomorrow, ",
+                                 "expires today, ", "expired yesterday, ", "expired ",
+                                 " days ago, on "};
+constexpr ExpiryWording kIndonesian{
+    "berakhir dalam ",          " hari, pada ",    "berakhir besok, ",      "berakhir hari ini, ",
+    "telah berakhir kemarin, ", "telah berakhir ", " hari yang lalu, pada "};
+
+/** "expires in 10 days, on 24 November 2027" etc. */
+std::string whenItEnds(long days, const std::string& date, const ExpiryWording& words) {
     if (days > 1) {
-        return "expires in " + std::to_string(days) + " days, on " + date;
+        return words.inDays + std::to_string(days) + words.inDaysOn + date;
     }
     if (days == 1) {
-        return "expires tomorrow, " + date;
+        return words.tomorrow + date;
     }
     if (days == 0) {
-        return "expires today, " + date;
+        return words.today + date;
     }
     if (days == -1) {
-        return "expired yesterday, " + date;
+        return words.yesterday + date;
     }
-    return "expired " + std::to_string(-days) + " days ago, on " + date;
-}
-
-std::string whenInIndonesian(long days, const std::string& date) {
-    if (days > 1) {
-        return "berakhir dalam " + std::to_string(days) + " hari, pada " + date;
-    }
-    if (days == 1) {
-        return "berakhir besok, " + date;
-    }
-    if (days == 0) {
-        return "berakhir hari ini, " + date;
-    }
-    if (days == -1) {
-        return "telah berakhir kemarin, " + date;
-    }
-    return "telah berakhir " + std::to_string(-days) + " hari yang lalu, pada " + date;
-}
-
-/** A name read from a token, fit for one log line: control characters shown as '?'. */
-std::string forLog(std::string_view text) {
-    std::string line(text);
-    for (char& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            c = '?';
-        }
-    }
-    return line;
+    return words.daysAgo + std::to_string(-days) + words.daysAgoOn + date;
 }
 
 std::string holderName(const Certificate& certificate) {
-    for (const auto& [name, value] : certificate.subject()) {
-        if (name == "CN") {
-            return value;
-        }
+    if (auto cn = firstCommonName(certificate.subject())) {
+        return *cn;
     }
     return certificate.subjectDN();
-}
-
-std::optional<CK_ULONG> ulongIfPresent(const pkcs11::Session& session, CK_OBJECT_HANDLE handle,
-                                       CK_ATTRIBUTE_TYPE type) {
-    const auto value = session.attributeIfPresent(handle, type);
-    if (!value || value->size() != sizeof(CK_ULONG)) {
-        return std::nullopt;
-    }
-    CK_ULONG number = 0;
-    std::memcpy(&number, value->data(), sizeof number);
-    return number;
 }
 
 }  // namespace
@@ -132,9 +113,9 @@ DesktopNotification expiryNotification(std::string_view holder, long days, Syste
                     "Electronic certificate expiring soon"
                   : "Sertifikat elektronik telah berakhir / Electronic certificate expired";
     notification.body = "Sertifikat elektronik Anda atas nama " + name + ' ' +
-                        whenInIndonesian(days, spokenDate(end, kMonthsId)) +
+                        whenItEnds(days, spokenDate(end, kMonthsId), kIndonesian) +
                         ". Ajukan pembaruan melalui AMS.\n" + "Your electronic certificate for " +
-                        name + ' ' + whenInEnglish(days, spokenDate(end, kMonthsEn)) +
+                        name + ' ' + whenItEnds(days, spokenDate(end, kMonthsEn), kEnglish) +
                         ". Request its renewal through AMS.";
     return notification;
 }
@@ -180,7 +161,7 @@ std::vector<Certificate> holderCertificates(const pkcs11::Session& session) {
                                        : objectIds(session, {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY});
     for (auto& certificate : stored) {
         const bool userCategory =
-            ulongIfPresent(session, certificate.handle, CKA_CERTIFICATE_CATEGORY) ==
+            session.ulongAttributeIfPresent(certificate.handle, CKA_CERTIFICATE_CATEGORY) ==
             pkcs11::kCategoryTokenUser;
         const bool withKey = keyIds.contains(certificate.id);
         if (userCategory || withKey) {
@@ -250,7 +231,7 @@ void ExpiryNotifier::consider(const Certificate& certificate) {
     const std::string today = localDate(now);
     const std::string sha256 = certificate.sha256Hex();
     const std::string summary = "the certificate of '" + forLog(holder) + "' " +
-                                whenInEnglish(days, localDate(notAfter)) + " (sha256 " +
+                                whenItEnds(days, localDate(notAfter), kEnglish) + " (sha256 " +
                                 sha256.substr(0, 16) + ")";
     if (memory_.notifiedOn(sha256, today)) {
         log_(summary + "; the holder was notified today already");

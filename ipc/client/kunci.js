@@ -110,6 +110,9 @@ export class KunciError extends Error {
  * `data` (and the client's state detail) to add what the agent reported.
  * @type {Record<string, {id: string|((d: any) => string), en: string|((d: any) => string)}>}
  */
+/** A sentence with a detail (a ckr, a reason) in brackets after its start, when there is one. */
+const withDetail = (start, detail, rest) => start + (detail ? ` (${detail})` : "") + rest;
+
 const HOLDER_WORDS = {
   // Protocol reasons (protocol.md §3).
   "token-not-found": {
@@ -228,14 +231,18 @@ const HOLDER_WORDS = {
   },
   "token-error": {
     id: (d) =>
-      "Token mengalami kesalahan" +
-      (d?.ckr ? ` (${d.ckr})` : "") +
-      ". Cabut lalu pasang kembali token, kemudian coba lagi; jika berulang, hubungi petugas.",
+      withDetail(
+        "Token mengalami kesalahan",
+        d?.ckr,
+        ". Cabut lalu pasang kembali token, kemudian coba lagi; jika berulang, hubungi petugas.",
+      ),
     en: (d) =>
-      "The token reported an error" +
-      (d?.ckr ? ` (${d.ckr})` : "") +
-      ". Unplug the token and plug it back in, then try again; if it repeats, contact the " +
-      "service desk.",
+      withDetail(
+        "The token reported an error",
+        d?.ckr,
+        ". Unplug the token and plug it back in, then try again; if it repeats, contact the " +
+          "service desk.",
+      ),
   },
   // Section 8: the AMS backend grants each token-changing call. Neither is the holder's doing.
   "grant-required": {
@@ -357,13 +364,13 @@ const HOLDER_WORDS = {
 
 const GENERIC_WORDS = {
   id: (d) =>
-    "Terjadi kesalahan" +
-    (d?.reason ? ` (${d.reason})` : "") +
-    ". Coba lagi; jika berulang, hubungi petugas.",
+    withDetail("Terjadi kesalahan", d?.reason, ". Coba lagi; jika berulang, hubungi petugas."),
   en: (d) =>
-    "Something went wrong" +
-    (d?.reason ? ` (${d.reason})` : "") +
-    ". Try again; if it repeats, contact the service desk.",
+    withDetail(
+      "Something went wrong",
+      d?.reason,
+      ". Try again; if it repeats, contact the service desk.",
+    ),
 };
 
 /** Every reason {@link holderMessage} has its own words for. */

@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "agent/core/text.hpp"
 #include "agent/platform/platform.hpp"
 
 extern char** environ;
@@ -394,15 +395,9 @@ std::optional<ExitStatus> ChildProcess::waitUntil(Clock::time_point deadline) {
 
 namespace {
 
-/** A line fit for one log line: control characters shown as '?'. */
+/** The first line, fit for one log line. */
 std::string firstLine(const std::string& text) {
-    std::string line = text.substr(0, text.find('\n'));
-    for (char& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            c = '?';
-        }
-    }
-    return line;
+    return forLog(text.substr(0, text.find('\n')));
 }
 
 }  // namespace
