@@ -28,7 +28,7 @@ std::optional<int> digits(std::string_view text, std::size_t at, std::size_t cou
     return value;
 }
 
-std::string text(const json& record, const char* key) {
+std::string recordField(const json& record, const char* key) {
     const auto field = record.find(key);
     if (field == record.end() || field->is_null()) {
         return {};
@@ -117,11 +117,11 @@ std::optional<Instant> parseTime(std::string_view value) {
 }
 
 std::string formatRecord(const json& record) {
-    std::string line = padded(text(record, "time"), 20) + "  " +
-                       padded(text(record, "method"), 17) + "  " +
-                       padded(text(record, "outcome"), 21) + "  " + text(record, "origin");
+    std::string line =
+        padded(recordField(record, "time"), 20) + "  " + padded(recordField(record, "method"), 17) +
+        "  " + padded(recordField(record, "outcome"), 21) + "  " + recordField(record, "origin");
     for (const auto* key : {"token", "renewal", "keyId", "digest"}) {
-        if (const std::string value = text(record, key); !value.empty()) {
+        if (const std::string value = recordField(record, key); !value.empty()) {
             line +=
                 std::string("  ") + (std::string_view(key) == "keyId" ? "key" : key) + "=" + value;
         }
@@ -170,7 +170,7 @@ int auditShow(const fs::path& stateDir, std::optional<Instant> since, bool asJso
                 continue;
             }
             if (since) {
-                const auto time = parseTime(text(record, "time"));
+                const auto time = parseTime(recordField(record, "time"));
                 if (time && *time < *since) {
                     continue;
                 }

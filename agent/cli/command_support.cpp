@@ -32,6 +32,13 @@ std::string validity(const json& certificate) {
            ")";
 }
 
+}  // namespace
+
+std::string text(const json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
 std::string keyText(const json& key) {
     if (!key.is_object()) {
         return "";
@@ -41,13 +48,6 @@ std::string keyText(const json& key) {
         return "RSA " + std::to_string(key.value("bits", 0));
     }
     return type == "ec" ? "EC " + text(key, "curve") : type;
-}
-
-}  // namespace
-
-std::string text(const json& object, const char* key) {
-    const auto found = object.find(key);
-    return found != object.end() && found->is_string() ? found->get<std::string>() : "";
 }
 
 std::string connectionCommandUsage(const std::string& command, const char* description) {

@@ -26,6 +26,9 @@ ConnectionOptions connectionOptionsFrom(const ParsedArguments& arguments);
 /** The string at key in a JSON object; empty when it is missing or not a string. */
 std::string text(const nlohmann::json& object, const char* key);
 
+/** A protocol key ({"type","bits"|"curve"}) for people: "RSA 2048", "EC P-256"; "" when absent. */
+std::string keyText(const nlohmann::json& key);
+
 /** The help of a command that takes only the connection options: "Usage: kunci COMMAND
  *  [--json] [connection options]", what the command does (its lines each ending in a newline),
  *  and kConnectionHelp. */

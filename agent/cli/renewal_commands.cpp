@@ -38,13 +38,6 @@ PinChoice pinChoiceFrom(const ParsedArguments& values) {
     return {.fromStdin = values.has("pin-stdin"), .allowFinalTry = values.has("allow-final-try")};
 }
 
-std::string keyText(const json& key) {
-    if (text(key, "type") == "rsa") {
-        return "RSA " + std::to_string(key.value("bits", 0));
-    }
-    return "EC " + text(key, "curve");
-}
-
 /** The renewal.list entry with this id, or null. */
 json findRenewal(Backend& backend, const std::string& renewal) {
     for (const json& entry :

@@ -21,6 +21,7 @@
 #include "agent/platform/durable_file.hpp"
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
+#include "agent/platform/posix/descriptor.hpp"
 
 // Where the package installs the data file. A build installed under another prefix finds its own
 // copy beside the executable first.
@@ -35,10 +36,6 @@ namespace fs = std::filesystem;
 
 [[noreturn]] void throwErrno(int error, const std::string& what, const fs::path& path) {
     throw std::system_error(error, std::generic_category(), what + " " + path.string());
-}
-
-int fdOf(const Handle& handle) {
-    return static_cast<int>(handle.get());
 }
 
 fs::path parentOf(const fs::path& path) {

@@ -18,6 +18,7 @@
 
 #include "agent/core/text.hpp"
 #include "agent/platform/platform.hpp"
+#include "agent/platform/posix/descriptor.hpp"
 
 extern char** environ;
 
@@ -29,10 +30,6 @@ using Clock = ChildProcess::Clock;
 
 [[noreturn]] void throwErrno(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), what);
-}
-
-int fdOf(const Handle& handle) {
-    return static_cast<int>(handle.get());
 }
 
 /** Owns a posix_spawn object and destroys it with its function. */
