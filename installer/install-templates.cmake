@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run at install time (install(CODE) in CMakeLists.txt): fills a template that names installed
 # paths with the prefix being installed to, which is only known then (/usr when CPack builds the
 # package, whatever `cmake --install --prefix` names otherwise), and installs it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/command_line.hpp"
 
 #include <CLI/CLI.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/local_engine.hpp"
 
 #include <boost/asio/thread_pool.hpp>

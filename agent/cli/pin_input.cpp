@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/pin_input.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/crypto/csr.hpp"
 
 #include <openssl/asn1.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/crypto/openssl.hpp"
 
 #include <openssl/core_names.h>

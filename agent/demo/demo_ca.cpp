@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/demo/demo_ca.hpp"
 
 #include <openssl/bn.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The demo page (ipc/client/kunci.js and ipc/client/demo/*) compiled into kunci-agent, and only
 # into it: the agent serves it in --demo mode alone. Included from agent/CMakeLists.txt once the
 # kunci-agent target exists. A file added to or removed from ipc/client/demo/ re-runs the glob;

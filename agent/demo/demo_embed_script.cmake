@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -DKUNCI_EMBED_ROOT=DIR -DKUNCI_EMBED_FILES="a|b" -DKUNCI_EMBED_OUTPUT=FILE -P this
 # Writes a C++ file defining kunci::agent::demo::pageFiles() (agent/demo/demo_page.hpp): each file
 # as a byte array, served at a URL path: ROOT/kunci.js at /kunci.js, ROOT/demo/index.html at /,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/platform/peer_user.hpp"
 
 #include <array>

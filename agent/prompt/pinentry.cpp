@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/prompt/pinentry.hpp"
 
 #include <openssl/crypto.h>

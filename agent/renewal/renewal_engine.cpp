@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/renewal/renewal_engine.hpp"
 
 #include <openssl/rand.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Type declarations for kunci.js (the page-side client of kunci-agent, protocol version 1).
 // The behaviour is documented in kunci.js and docs/page-client.md.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * kunci.js: the page-side client of kunci-agent (protocol version 1).
  *

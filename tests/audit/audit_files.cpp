@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/audit/audit_files.hpp"
 
 #include <fstream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The benchmark's floor: the least a program must do on the token, in plain C against the
  * module, with nothing of kunci in it. Every figure of the agent is divided by one of these.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci-bench: measures kunci-agent against baselines taken in the same run (issue 8). Run it
 // through tests/bench/run-bench, which builds it and turns its output into docs/benchmarks.md.
 #include <sys/utsname.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The benchmark's phases. Each makes its own SoftHSM installation and tokens, starts its own
 // agent, and measures the agent and its baseline alternately, so that a machine whose load
 // drifts during the run weighs on both sides alike.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo AMS page in headless Chromium through the whole renewal, against
 // `kunci-agent --demo` (its own SoftHSM token "Token Demo BSrE" with an expiring certificate for
 // Siti Nurhaliza, its own origin allowed, `demo.issue` playing the CA). Each screen is asserted

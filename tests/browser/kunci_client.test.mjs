@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of ipc/client/kunci.js in Node, against kunci-agent running on a SoftHSM token
 // (and, for what an agent cannot be made to do on demand, a stand-in WebSocket server).
 // Run: KUNCI_AGENT=build/dev/agent/kunci-agent node --test tests/browser/kunci_client.test.mjs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo page served from an origin kunci-agent does not allow (a tiny node http server on
 // another port), in headless Chromium: the connection fails, the page tells the holder why, and
 // the agent logs the refusal. Also: no agent at all, with the page's install link.

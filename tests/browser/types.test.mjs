@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci.d.ts against TypeScript code an AMS developer would write: the typed usage compiles
 // under --strict, and the mistakes in misuse.ts are each reported.
 import assert from "node:assert/strict";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CommandLine, the CLI11 parser every kunci command uses: the rules boost::program_options
 // applied before it, each a usage error (exit 2) the commands rely on.
 #include "agent/cli/command_line.hpp"

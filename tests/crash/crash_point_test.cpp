@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash points: kunci-agent killed, through the fault-injecting PKCS#11 module, at every PKCS#11
 // call that renewal.begin, .complete, .cancel and .retire make (and right after each call that
 // writes to the token), then restarted on the plain SoftHSM module: the token must hold no trace

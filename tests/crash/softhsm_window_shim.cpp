@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test-only LD_PRELOAD shim for pkcs11-tool that holds open SoftHSM's window on its token file.
 // SoftHSM (2.6) rewrites an object file through stdio: it takes the file's fcntl write lock,
 // truncates the file, fwrites into the stdio buffer, releases the lock, and only at fclose do the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The crash tests read the token with pkcs11-tool while a restarted agent runs. pkcs11-tool logs
 // in, and SoftHSM rewrites its token file at every login in a way another process can see empty
 // (softhsm_window_shim.cpp). This test holds that window open and has the agent read its token

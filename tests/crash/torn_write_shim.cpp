@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test-only LD_PRELOAD shim that tears the agent's journal writes: it raises SIGKILL at the Nth
 // write, rename or fsync that touches one directory, leaving the files as a crash there would.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Torn journal writes: kunci-agent killed, through an LD_PRELOAD shim, at every write, rename and
 // fsync of its journal during a renewal step (and inside a write, half of it written), and
 // journal files damaged by hand as a torn write would leave them. Start-up must recover, or

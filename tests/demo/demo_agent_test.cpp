@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci-agent --demo as a process: the page over HTTP, its token under the state dir, the whole
 // renewal with the demo CA over a real WebSocket from the page's own origin, and a restart.
 #include <openssl/x509v3.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo CA, demo.issue, the demo's own SoftHSM and its token, in-process.
 #include <openssl/evp.h>
 #include <openssl/pem.h>

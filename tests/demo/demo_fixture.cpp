@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/demo/demo_fixture.hpp"
 
 #include <csignal>

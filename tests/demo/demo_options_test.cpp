@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The settings --demo runs with: never the installed agent's state dir or modules.
 #include <filesystem>
 #include <fstream>

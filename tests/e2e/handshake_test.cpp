@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WebSocket handshake policy over raw HTTP (protocol section 2).
 #include <algorithm>
 #include <cctype>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile pages against the real agent (issue 4): handshake tricks that must all be refused,
 // the connection limit, a request flood that must not starve another page, and an oversized
 // message. After each attack the agent must still serve a well-behaved page.

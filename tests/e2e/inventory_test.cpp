@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // agent.info, tokens.list and certificates.list (protocol section 4).
 #include "tests/e2e/agent_harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON-RPC errors and the message size limit (protocol sections 2 and 3).
 #include "tests/e2e/agent_harness.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // renewal.begin: the key on the token, the CSR, and the PIN paths (protocol sections 4 and 5).
 #include <regex>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // renewal.complete, and the installed key used by OpenSSL through OpenSC's libp11 engine.
 #include <algorithm>
 

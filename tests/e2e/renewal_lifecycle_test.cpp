@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // renewal.cancel, renewal.retire, a crash between begin and complete, and the audit log.
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Start-up and shutdown of the agent process (protocol section 1).
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ExpiryNotifier on a real SoftHSM token: which certificates are the holder's, when the holder is
 // told, and that it happens at most once a day, across restarts.
 #include "agent/watch/expiry_notifier.hpp"

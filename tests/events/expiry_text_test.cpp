@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the holder reads, how days are counted, the once-a-day memory, and notify-send's runner.
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Expiry warnings from kunci-agent as a process: a desktop notification through the freedesktop
 // notification service of a private session bus (seen by dbus-monitor), at most once a day per
 // certificate, and a log line where no service can be reached.

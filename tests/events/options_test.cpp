@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --expiry-warning-days and --no-token-watch, on the command line and in the config file.
 #include "agent/config/options.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/events/session_bus.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TokenSnapshot: what counts as a change of the token list (tokens.changed).
 #include <gtest/gtest.h>
 

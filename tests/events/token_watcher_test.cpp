@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TokenWatcher on a real SoftHSM registry: tokens made and deleted by another process
 // (softhsm2-util) are reported, and stop() ends the thread at once.
 #include "agent/watch/token_watcher.hpp"

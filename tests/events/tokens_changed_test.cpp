@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tokens.changed (protocol section 4): kunci-agent tells every open connection when a token is
 // inserted or removed, or its flags change, without disturbing the calls in flight.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A PKCS#11 module that forwards every call to a real module (SoftHSM), except where the fault
 // plan named by KUNCI_FAULT_PLAN says otherwise. See docs/faults.md for the plan's format.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The 68 functions of a PKCS#11 v2.40 CK_FUNCTION_LIST, in its order, with what their first

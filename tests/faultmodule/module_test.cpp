@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fault module as other programs see it: pkcs11-tool (OpenSC) loads it in a fresh process
 // for each case, on a SoftHSM token of the test's own.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wrong PINs down to the lock, PIN flags the token reports, and a PIN pad: the agent spends no
 // login it must not (protocol section 5), and a failed login changes nothing.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // signature.sign on a failing token: pulled out while signing, a failed signature, PIN flags,
 // and a write-protected token (signing writes nothing, so it must still work).
 #include <filesystem>

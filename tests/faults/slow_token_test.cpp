@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A slow token: while one connection's key generation holds the token, another connection's
 // reads are answered and a second write to the same token gets `busy` (protocol section 6).
 #include <signal.h>

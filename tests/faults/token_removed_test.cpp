@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token pulled out at each step of renewal.begin, complete and cancel, and absent from the
 // start: the agent answers token-removed / token-not-found, keeps running, and leaves the token
 // and the journal in a state the same call (or renewal.cancel) finishes.

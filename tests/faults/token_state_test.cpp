@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A token that is full, write-protected, cannot make the key, or fails otherwise: the agent
 // answers the protocol's reason, keeps running, and the token and the journal hold what they did.
 #include <string>

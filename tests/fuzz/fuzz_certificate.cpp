@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: bytes as a page's certificate or chain element (agent::Certificate::parse,
 // PEM or base64 DER) and as raw DER (Certificate::fromDer), then every accessor the handlers use
 // on a certificate that parsed. Parsing may only fail with CertificateInvalid; an accessor may

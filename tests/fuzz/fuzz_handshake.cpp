@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: bytes as the agent's HTTP listener would read them (Beast's request parser,
 // 8 KiB header limit), then ipc::evaluateHandshake with a fixed policy, and ipc::normaliseOrigin
 // on the Origin value. Beyond the sanitizers, it checks that every request the policy upgrades

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: one WebSocket text frame through ipc::parseRequest and
 // ipc::Dispatcher::dispatch, with a few handlers that answer synchronously in every way a real
 // handler can (result, thrown RpcError, application error, other exception, twice, never).

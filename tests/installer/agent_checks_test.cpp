@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci-agent --check-config, --list-modules and --print-origins, run as a process: what they
 // print, their exit codes, and that none starts the server.
 #include <gtest/gtest.h>

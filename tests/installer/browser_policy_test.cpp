@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci-browser-policy: the Chromium-family managed policy (LocalNetworkAccessAllowedForUrls)
 // written from agent.conf's origins, kept in step when the origins change, removed with none.
 #include <gtest/gtest.h>

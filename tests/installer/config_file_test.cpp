@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // agent.conf as the installed agent reads it: /etc/kunci/agent.conf, the user's file, --config,
 // errors naming file, line and key, and the command line winning.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The .deb as an administrator meets it: build it (release preset + cpack), install it with dpkg,
 # check what it put where, configure the AMS origin, start the installed agent once, renew a
 # certificate on a SoftHSM token with the installed `kunci` (alone, then through the installed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What installer/ installs, in a DESTDIR with the package's prefix (/usr): the layout, the paths
 // filled into the unit, the autostart entry and the policy script, the man pages, and the
 // example agent.conf as an administrator edits it. Runs installer/'s own install script only, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The man pages against the programs' own help, so that they cannot drift apart: every long
 // option `kunci --help`, each `kunci <command> --help` and `kunci-agent --help` print is in the
 // page's source; every option the page documents (a tagged paragraph of OPTIONS) is one the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Module discovery without configuration: p11-kit's registered modules, OpenSC's, then the known
 // vendor paths of the data file that exist; each module once.
 #include "agent/tokens/module_discovery.hpp"

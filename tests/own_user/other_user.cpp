@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/own_user/other_user.hpp"
 
 #include <fcntl.h>

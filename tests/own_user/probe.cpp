@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci_own_user_probe PORT ORIGIN: connects to 127.0.0.1:PORT with plain sockets, sends a
 // proper WebSocket upgrade request for /v1 with that Origin, and prints the HTTP status code
 // the server answers (e.g. 101 or 403). Exit 0 when a status line came, 1 otherwise, 2 usage.

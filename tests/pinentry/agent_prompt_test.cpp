@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kunci-agent asking the holder through pinentry (protocol section 5), with a scripted Assuan
 // peer as the pinentry: renewal.begin without a PIN from the page.
 #include <cstdlib>

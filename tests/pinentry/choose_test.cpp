@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // choosePinPrompt: which prompt the agent uses (protocol section 5).
 #include <gtest/gtest.h>
 

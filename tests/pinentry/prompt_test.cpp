@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PinentryPrompt against scripted Assuan peers: what it sends, and every way a pinentry can answer.
 #include <gtest/gtest.h>
 #include <sys/wait.h>

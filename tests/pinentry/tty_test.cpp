@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PinentryPrompt driving the real pinentry-tty on a pseudo-terminal: the test is the holder,
 // reading the terminal and typing on it.
 #include <fcntl.h>

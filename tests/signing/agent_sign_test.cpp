@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // signature.sign through kunci-agent over its WebSocket: the key a renewal installed signs, openssl
 // verifies against the issued certificate, and the audit log records the digest.
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SigningService: every algorithm and format, verified by openssl against the token's
 // certificate or public key.
 #include <gtest/gtest.h>

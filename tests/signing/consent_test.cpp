@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SigningService: refusals, the holder's consent, and what the audit trail learns.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parseSignRequest: the params of signature.sign, checked before any token is touched.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/signing/signing_fixture.hpp"
 
 #include <openssl/bn.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SigningService on a token that behaves as real ones do (the fault-injecting module between
 // the agent and SoftHSM): mechanisms it lacks, a PIN pad, PIN flags, a token pulled out, and the
 // module's trace proving that a refused signature never reached C_Sign.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The platform layer on POSIX systems (Linux where noted): files, the lock, default places and
 // PKCS#11 module locations. Helper programs are in platform_posix_process.cpp.
 #include <dlfcn.h>

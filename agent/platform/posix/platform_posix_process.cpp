@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The platform layer on POSIX systems: helper programs started with posix_spawn and spoken to
 // over pipes, and desktop notifications through notify-send.
 #include <fcntl.h>

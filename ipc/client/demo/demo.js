@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo AMS page: the holder's steps 1-6 of the renewal SOP, driving kunci-agent through
 // kunci.js. Served by `kunci-agent --demo` at / (with ./kunci.js, ./demo.js, ./demo.css beside).
 // Everything read from the agent is put in the page as text (textContent), never as HTML.

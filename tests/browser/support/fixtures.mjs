@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fixtures for the page-side tests: a SoftHSM token in a temp dir, kunci-agent as a process, a
 // throwaway CA made with the openssl command, and a `ws` WebSocket factory with an Origin.
 import { execFile, spawn } from "node:child_process";

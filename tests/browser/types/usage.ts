@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How an AMS developer's TypeScript uses kunci.js: this must type-check against kunci.d.ts
 // (types.test.mjs runs tsc --strict on it).
 import {

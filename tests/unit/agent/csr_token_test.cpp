@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Certificate requests for key pairs generated on a real SoftHSM token, the public key read back
 // from the token's attributes as renewal.begin reads it: the request's SubjectPublicKeyInfo is
 // byte for byte what openssl makes of the token's public key through libp11's engine.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // p11KitRegisteredModules against this machine's p11-kit (opened with dlopen): the registrations
 // the Debian packages of the test's own dependencies install.
 #include "agent/tokens/module_discovery.hpp"

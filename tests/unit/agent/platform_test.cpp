@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The platform layer's POSIX implementation: helper programs over pipes, durable files, the
 // state directory's lock and the default places.
 #include "agent/platform/platform.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The domain's failures as the protocol's errors: data.reason and the same extra data as before
 // the domain had its own error type.
 #include "agent/protocol/protocol_errors.hpp"

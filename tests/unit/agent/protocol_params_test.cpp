@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The parameter layer: each method's params into the domain's requests, -32602 with data.field
 // for the field at fault, the PIN wiped from the params either way.
 #include "agent/protocol/protocol_params.hpp"

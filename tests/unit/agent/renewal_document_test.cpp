@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The journal's own serialisation of a renewal: typed subject and key in, the same document
 // fields as ever out.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // objectIds on a real SoftHSM token: the CKA_IDs a certificate listing looks its keys up in.
 #include "agent/tokens/stored_certificates.hpp"
 

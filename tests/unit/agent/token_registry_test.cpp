@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TokenRegistry::hold on a SoftHSM token seen through the fault module (docs/faults.md), which
 // traces every Cryptoki call and pulls the token out while a file exists: where the last listing
 // found a token is tried first with one C_GetTokenInfo, and nothing else is trusted.

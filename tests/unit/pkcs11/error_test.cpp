@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "pkcs11/error.hpp"
 
 #include <gtest/gtest.h>
