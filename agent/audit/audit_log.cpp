@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "agent/crypto/certificate.hpp"
-#include "agent/platform/durable_file.hpp"
 #include "agent/crypto/openssl.hpp"
+#include "agent/platform/durable_file.hpp"
 
 namespace kunci::agent {
 namespace {

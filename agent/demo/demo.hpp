@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/config/options.hpp"
 #include "agent/demo/demo_ca.hpp"
 #include "agent/demo/demo_token.hpp"
-#include "agent/config/options.hpp"
 #include "ipc/dispatcher.hpp"
 
 /** `kunci-agent --demo`: a SoftHSM token with an expiring certificate, a throwaway CA that

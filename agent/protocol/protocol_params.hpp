@@ -4,8 +4,8 @@
 #include <optional>
 #include <string>
 
-#include "agent/renewal/renewal_engine.hpp"
 #include "agent/core/secret.hpp"
+#include "agent/renewal/renewal_engine.hpp"
 #include "agent/signing/signing.hpp"
 #include "agent/tokens/token_access.hpp"
 #include "ipc/jsonrpc.hpp"

@@ -9,8 +9,8 @@
 #include <set>
 #include <string_view>
 
-#include "agent/tokens/module_discovery.hpp"
 #include "agent/crypto/openssl.hpp"
+#include "agent/tokens/module_discovery.hpp"
 
 namespace kunci::agent {
 

@@ -125,10 +125,10 @@ Summary keygenRow(Lab& lab, const Hsm& hsm, RpcClient& client, const std::string
     return f;
 }
 
-/** What agent/platform/durable_file.cpp and agent/audit/audit_log.cpp do to the disk per renewal.begin: two
- *  journal writes (temp file, fsync, rename, fsync of the directory) and one audit record
- *  (append, fsync). Microseconds for the whole sequence, in the same filesystem as the agent's
- *  state directory. */
+/** What agent/platform/durable_file.cpp and agent/audit/audit_log.cpp do to the disk per
+ * renewal.begin: two journal writes (temp file, fsync, rename, fsync of the directory) and one
+ * audit record (append, fsync). Microseconds for the whole sequence, in the same filesystem as the
+ * agent's state directory. */
 double durableWrites(const fs::path& dir) {
     const std::string document(700, 'j');
     const double start = nowMicros();

@@ -318,7 +318,8 @@ TEST_F(JournalDamageTest, start_leftoverTempFile_removedAndRenewalKept) {
     Context context;
     const fs::path file = pendingRenewal(context);
     ASSERT_FALSE(HasFailure());
-    // As writeFileDurably names its temp file (agent/platform/durable_file.hpp), torn in its middle.
+    // As writeFileDurably names its temp file (agent/platform/durable_file.hpp), torn in its
+    // middle.
     const fs::path temp = renewalsDir() / ("." + context.target + ".json.tmp-Q7x2Zk");
     const std::string content = readFile(file);
     writeFile(temp, content.substr(0, content.size() / 2));
