@@ -6,12 +6,14 @@
 # signing refused. A release swaps in the real certificate; nothing else changes.
 #
 #   sign_test.sh [--agent EXE --cli EXE]     (default: placeholder programs compiled here)
+# It also builds an MSI with build-msi --sign (the release path) and checks the programs packed
+# in it.
 # Exit 77: a tool is missing (skipped).
 set -euo pipefail
 
 source_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 sign=$source_root/packaging/windows/sign
-agent= cli=
+agent='' cli=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --agent) agent=$2; shift 2 ;;
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: sign_test.sh [--agent EXE --cli EXE]" >&2; exit 2 ;;
     esac
 done
-for tool in osslsigncode openssl wixl msibuild; do
+for tool in osslsigncode openssl wixl msibuild msiextract; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
 done
 
@@ -94,6 +96,18 @@ check "the password from KUNCI_SIGN_PASSWORD" \
 check "a wrong password fails and leaves the file as it was" eval \
     'cp out/kunci.exe before.exe; ! KUNCI_SIGN_PASSWORD=wrong "$sign" --pkcs12 signer.p12 \
         out/kunci.exe 2>/dev/null && cmp -s before.exe out/kunci.exe'
+
+# The release path: build-msi signs the programs it packs, then the MSI.
+msi=$("$source_root/packaging/windows/build-msi" --version 1.0.1 --agent "$agent" --cli "$cli" \
+    --output signed-by-build-msi --sign --pkcs12 signer.p12 --password-file password.txt)
+check "build-msi --sign: the MSI verifies" verified "$msi" ca.pem
+check "build-msi --sign: the MSI's description names the version" grep -q "kunci 1.0.1" verify.log
+mkdir extracted
+msiextract -C extracted "$msi" >/dev/null
+for exe in kunci-agent.exe kunci.exe; do
+    packed=$(find extracted -name "$exe")
+    check "build-msi --sign: the packed $exe verifies" verified "$packed" ca.pem
+done
 
 # A byte changed after signing: the signature no longer matches.
 cp out/kunci-agent.exe tampered.exe
