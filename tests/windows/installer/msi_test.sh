@@ -15,7 +15,7 @@ set -euo pipefail
 
 source_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 build_msi=$source_root/packaging/windows/build-msi
-agent= cli= build_dir=
+agent='' cli='' build_dir=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --build-dir) build_dir=$2; shift 2 ;;

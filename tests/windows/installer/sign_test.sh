@@ -67,6 +67,7 @@ openssl pkcs12 -export -inkey signer.key -in signer.pem -certfile ca.pem \
 openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 \
     -subj "/CN=some other CA" 2>/dev/null
 
+fails() { ! "$@"; }
 verified() {  # verified FILE CA
     osslsigncode verify -CAfile "$2" -in "$1" >"$work/verify.log" 2>&1
 }
@@ -78,7 +79,7 @@ check "sign the programs with the PKCS#12 and its password file" \
 for exe in kunci-agent.exe kunci.exe; do
     check "$exe verifies against the throwaway CA" verified "out/$exe" ca.pem
     check "$exe names the signer" signer_named
-    check "$exe does not verify against another CA" eval '! verified "out/$exe" other.pem'
+    check "$exe does not verify against another CA" fails verified "out/$exe" other.pem
 done
 
 msi=$("$source_root/packaging/windows/build-msi" --version 1.0.0 --agent out/kunci-agent.exe \
@@ -93,9 +94,10 @@ check "a signed file is signed again in place" \
 check "the re-signed MSI verifies" verified "$msi" ca.pem
 check "the password from KUNCI_SIGN_PASSWORD" \
     env KUNCI_SIGN_PASSWORD='throwaway password' "$sign" --pkcs12 signer.p12 out/kunci.exe
-check "a wrong password fails and leaves the file as it was" eval \
-    'cp out/kunci.exe before.exe; ! KUNCI_SIGN_PASSWORD=wrong "$sign" --pkcs12 signer.p12 \
-        out/kunci.exe 2>/dev/null && cmp -s before.exe out/kunci.exe'
+cp out/kunci.exe before.exe
+check "a wrong password fails" \
+    fails env KUNCI_SIGN_PASSWORD=wrong "$sign" --pkcs12 signer.p12 out/kunci.exe 2>/dev/null
+check "a failed signing leaves the file as it was" cmp -s before.exe out/kunci.exe
 
 # The release path: build-msi signs the programs it packs, then the MSI.
 msi=$("$source_root/packaging/windows/build-msi" --version 1.0.1 --agent "$agent" --cli "$cli" \
@@ -113,7 +115,7 @@ done
 cp out/kunci-agent.exe tampered.exe
 size=$(stat -c %s tampered.exe)
 printf 'X' | dd of=tampered.exe bs=1 seek=$((size / 2)) conv=notrunc status=none
-check "a changed program is refused" eval '! verified tampered.exe ca.pem'
+check "a changed program is refused" fails verified tampered.exe ca.pem
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
