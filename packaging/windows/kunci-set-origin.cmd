@@ -44,7 +44,7 @@ set "tmp=%conf%.new"
 >>"%tmp%" echo     // The loopback address and port the agent listens on.
 >>"%tmp%" echo     // "listen": "127.0.0.1:27853",
 >>"%tmp%" echo.
->>"%tmp%" echo     // PKCS#11 modules to load, instead of discovering them: see kunci-agent --list-modules
+>>"%tmp%" echo     // PKCS#11 modules to load, not discovered: see kunci-agent --list-modules
 >>"%tmp%" echo     // "modules": ["C:\\Windows\\System32\\eps2003csp11.dll"],
 >>"%tmp%" echo.
 >>"%tmp%" echo     // Leave the PIN to the page or the reader's PIN pad instead of the PIN dialog.
@@ -68,7 +68,9 @@ exit /b 0
 :unset_firefox
 rem Only the entry this script wrote: another SkipDomains list (a GPO's) is not ours to remove.
 set "current="
-for /f "tokens=1,2,*" %%a in ('reg query "%ffkey%" /v 1 2^>nul') do if "%%a"=="1" if "%%b"=="REG_SZ" set "current=%%c"
+for /f "tokens=1,2,*" %%a in ('reg query "%ffkey%" /v 1 2^>nul') do (
+    if "%%a"=="1" if "%%b"=="REG_SZ" set "current=%%c"
+)
 if /i "%current%"=="%host%" reg delete "%ffkey%" /v 1 /f >nul
 call :delete_if_empty "%ffkey%"
 call :delete_if_empty "HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Mozilla\Firefox\LocalNetworkAccess"

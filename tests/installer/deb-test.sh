@@ -128,7 +128,8 @@ step "no origin: no browser policy"
 policies="/etc/opt/chrome/policies/managed/kunci.json /etc/chromium/policies/managed/kunci.json
 /etc/opt/edge/policies/managed/kunci.json /etc/brave/policies/managed/kunci.json"
 loopback_policies="/etc/opt/chrome/policies/managed/kunci-loopback.json
-/etc/chromium/policies/managed/kunci-loopback.json /etc/opt/edge/policies/managed/kunci-loopback.json
+/etc/chromium/policies/managed/kunci-loopback.json
+/etc/opt/edge/policies/managed/kunci-loopback.json
 /etc/brave/policies/managed/kunci-loopback.json"
 firefox_policy=/etc/firefox/policies/policies.json
 for policy in $policies $loopback_policies; do

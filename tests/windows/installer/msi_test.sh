@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # The MSI under wine, in a fresh WINEPREFIX: an install with AMS_ORIGIN (files, login entry,
 # Chrome/Edge/Firefox policies in the 64-bit registry view, agent.conf), an upgrade without it
-# and one repeating it (the admin's agent.conf and the policies kept), an uninstall (programs, entry and policies
-# gone; agent.conf and the user's state directory kept), an install without AMS_ORIGIN (no
-# policy, agent.conf untouched), a malformed AMS_ORIGIN refused, a new origin rewriting
-# agent.conf.
+# and one repeating it (the admin's agent.conf and the policies kept), an uninstall
+# (programs, entry and policies gone; agent.conf and the user's state directory kept), an
+# install without AMS_ORIGIN (no policy, agent.conf untouched), a malformed AMS_ORIGIN
+# refused, a new origin rewriting agent.conf.
 #
 #   msi_test.sh [--build-dir DIR | --agent EXE --cli EXE]
 #
