@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: Apache-2.0
+# Cross-compiles for 64-bit Windows with Debian's mingw-w64 (posix threads) and runs the
+# results (try_run, ctest) under wine. The prefix of the dependencies built by
+# scripts/windows-deps comes from -DKUNCI_WINDOWS_DEPS=... or the environment variable of the
+# same name, so that a preset can stay static:
+#   $KUNCI_WINDOWS_DEPS/openssl     static libcrypto/libssl (lib64/), headers
+#   $KUNCI_WINDOWS_DEPS/softhsm     bin/softhsm2.dll, bin/softhsm2-util.exe
+#   $KUNCI_WINDOWS_DEPS/googletest  static gtest/gmock with their CMake package
+#   $KUNCI_WINDOWS_DEPS/headers     boost, nlohmann, p11-kit-1: symlinks to Debian's headers
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+
+set(KUNCI_MINGW_TRIPLET x86_64-w64-mingw32)
+# The -posix variants: std::thread and std::mutex need the winpthreads threading model.
+set(CMAKE_C_COMPILER ${KUNCI_MINGW_TRIPLET}-gcc-posix)
+set(CMAKE_CXX_COMPILER ${KUNCI_MINGW_TRIPLET}-g++-posix)
+set(CMAKE_RC_COMPILER ${KUNCI_MINGW_TRIPLET}-windres)
+# Named explicitly: CMake cannot derive the binutils prefix from a "-posix" compiler name and
+# would otherwise fall back to the host's tools.
+set(CMAKE_AR /usr/bin/${KUNCI_MINGW_TRIPLET}-gcc-ar-posix CACHE FILEPATH "")
+set(CMAKE_RANLIB /usr/bin/${KUNCI_MINGW_TRIPLET}-gcc-ranlib-posix CACHE FILEPATH "")
+set(CMAKE_NM /usr/bin/${KUNCI_MINGW_TRIPLET}-gcc-nm-posix CACHE FILEPATH "")
+set(CMAKE_OBJCOPY /usr/bin/${KUNCI_MINGW_TRIPLET}-objcopy CACHE FILEPATH "")
+set(CMAKE_OBJDUMP /usr/bin/${KUNCI_MINGW_TRIPLET}-objdump CACHE FILEPATH "")
+set(CMAKE_STRIP /usr/bin/${KUNCI_MINGW_TRIPLET}-strip CACHE FILEPATH "")
+set(CMAKE_LINKER /usr/bin/${KUNCI_MINGW_TRIPLET}-ld CACHE FILEPATH "")
+
+if(NOT KUNCI_WINDOWS_DEPS AND DEFINED ENV{KUNCI_WINDOWS_DEPS})
+    set(KUNCI_WINDOWS_DEPS "$ENV{KUNCI_WINDOWS_DEPS}")
+endif()
+set(KUNCI_WINDOWS_DEPS "${KUNCI_WINDOWS_DEPS}"
+    CACHE PATH "Prefix of the Windows dependencies built by scripts/windows-deps")
+# try_compile projects re-read this file without the cache: hand the prefix on to them.
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES KUNCI_WINDOWS_DEPS KUNCI_WINE)
+
+set(CMAKE_FIND_ROOT_PATH /usr/${KUNCI_MINGW_TRIPLET})
+if(KUNCI_WINDOWS_DEPS)
+    list(APPEND CMAKE_FIND_ROOT_PATH
+        "${KUNCI_WINDOWS_DEPS}/openssl" "${KUNCI_WINDOWS_DEPS}/googletest"
+        "${KUNCI_WINDOWS_DEPS}/softhsm")
+endif()
+# Libraries, headers and packages only from the roots above (never the host's); programs
+# (pkg-config, python, wine, wixl) only from the host.
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# /usr/bin/wine is Debian's launcher: it picks wine64 when wine32 is absent. WINEDEBUG=-all
+# keeps wine's fixme lines (and the "wine32 is missing" hint) out of test output.
+if(NOT KUNCI_WINE)
+    if(EXISTS /usr/bin/wine)
+        set(KUNCI_WINE /usr/bin/wine)
+    else()
+        set(KUNCI_WINE /usr/lib/wine/wine64)
+    endif()
+endif()
+set(KUNCI_WINE "${KUNCI_WINE}" CACHE FILEPATH "wine executable that runs the built .exe files")
+set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env WINEDEBUG=-all ${KUNCI_WINE})
+
+if(KUNCI_WINDOWS_DEPS)
+    set(OPENSSL_ROOT_DIR "${KUNCI_WINDOWS_DEPS}/openssl")
+    set(OPENSSL_USE_STATIC_LIBS TRUE)
+    set(GTEST_ROOT "${KUNCI_WINDOWS_DEPS}/googletest")
+    set(GTest_DIR "${KUNCI_WINDOWS_DEPS}/googletest/lib/cmake/GTest" CACHE PATH "")
+    # Header-only Boost: FindBoost reads the version from here and stops searching.
+    set(Boost_INCLUDE_DIR "${KUNCI_WINDOWS_DEPS}/headers" CACHE PATH "")
+    set(Boost_NO_BOOST_CMAKE ON CACHE BOOL "")
+    # A system dir (-isystem) holding only the header-only libraries' folders, so that
+    # Debian's glibc headers in /usr/include never mix with mingw's.
+    set(KUNCI_WINDOWS_HEADERS "${KUNCI_WINDOWS_DEPS}/headers")
+    set(CMAKE_C_FLAGS_INIT "-isystem ${KUNCI_WINDOWS_HEADERS}")
+    set(CMAKE_CXX_FLAGS_INIT "-isystem ${KUNCI_WINDOWS_HEADERS}")
+endif()
