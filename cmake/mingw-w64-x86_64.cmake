@@ -25,8 +25,10 @@ set(CMAKE_OBJDUMP /usr/bin/${KUNCI_MINGW_TRIPLET}-objdump CACHE FILEPATH "")
 set(CMAKE_STRIP /usr/bin/${KUNCI_MINGW_TRIPLET}-strip CACHE FILEPATH "")
 set(CMAKE_LINKER /usr/bin/${KUNCI_MINGW_TRIPLET}-ld CACHE FILEPATH "")
 
-if(NOT KUNCI_WINDOWS_DEPS AND DEFINED ENV{KUNCI_WINDOWS_DEPS})
-    set(KUNCI_WINDOWS_DEPS "$ENV{KUNCI_WINDOWS_DEPS}")
+# The environment wins over the cache: scripts/windows-deps names a new prefix when a recipe
+# changes, and an existing build directory must follow it.
+if(NOT "$ENV{KUNCI_WINDOWS_DEPS}" STREQUAL "")
+    set(KUNCI_WINDOWS_DEPS "$ENV{KUNCI_WINDOWS_DEPS}" CACHE PATH "" FORCE)
 endif()
 set(KUNCI_WINDOWS_DEPS "${KUNCI_WINDOWS_DEPS}"
     CACHE PATH "Prefix of the Windows dependencies built by scripts/windows-deps")
@@ -59,16 +61,23 @@ set(KUNCI_WINE "${KUNCI_WINE}" CACHE FILEPATH "wine executable that runs the bui
 set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/env WINEDEBUG=-all ${KUNCI_WINE})
 
 if(KUNCI_WINDOWS_DEPS)
+    # What an earlier configure found in another prefix is searched for again.
+    foreach(found OPENSSL_INCLUDE_DIR LIB_EAY SSL_EAY)
+        string(FIND "$CACHE{${found}}" "${KUNCI_WINDOWS_DEPS}/" at)
+        if(DEFINED CACHE{${found}} AND NOT at EQUAL 0)
+            unset(${found} CACHE)
+        endif()
+    endforeach()
     set(OPENSSL_ROOT_DIR "${KUNCI_WINDOWS_DEPS}/openssl")
     set(OPENSSL_USE_STATIC_LIBS TRUE)
     set(GTEST_ROOT "${KUNCI_WINDOWS_DEPS}/googletest")
-    set(GTest_DIR "${KUNCI_WINDOWS_DEPS}/googletest/lib/cmake/GTest" CACHE PATH "")
+    set(GTest_DIR "${KUNCI_WINDOWS_DEPS}/googletest/lib/cmake/GTest" CACHE PATH "" FORCE)
     # Header-only Boost: FindBoost reads the version from here and stops searching.
-    set(Boost_INCLUDE_DIR "${KUNCI_WINDOWS_DEPS}/headers" CACHE PATH "")
+    set(Boost_INCLUDE_DIR "${KUNCI_WINDOWS_DEPS}/headers" CACHE PATH "" FORCE)
     set(Boost_NO_BOOST_CMAKE ON CACHE BOOL "")
     # A system dir (-isystem) holding only the header-only libraries' folders, so that
     # Debian's glibc headers in /usr/include never mix with mingw's.
     set(KUNCI_WINDOWS_HEADERS "${KUNCI_WINDOWS_DEPS}/headers")
-    set(CMAKE_C_FLAGS_INIT "-isystem ${KUNCI_WINDOWS_HEADERS}")
-    set(CMAKE_CXX_FLAGS_INIT "-isystem ${KUNCI_WINDOWS_HEADERS}")
+    set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES "${KUNCI_WINDOWS_HEADERS}")
+    set(CMAKE_CXX_STANDARD_INCLUDE_DIRECTORIES "${KUNCI_WINDOWS_HEADERS}")
 endif()

@@ -49,7 +49,7 @@ fetch_debian_source() {
     local package=$1 version=$2 dir=$3 sums=$4
     ensure_deb_src
     mkdir -p "$dir"
-    if ! apt-cache showsrc "$package=$version" 2>/dev/null | grep -q "^Version: $version$"; then
+    if ! apt-cache showsrc "$package" 2>/dev/null | grep -qxF "Version: $version"; then
         as_root apt-get update -q >&2
     fi
     # apt's sandbox user cannot write to a root-only temp dir: the warning about it is harmless.
