@@ -6,7 +6,9 @@
 #   $KUNCI_WINDOWS_DEPS/openssl     static libcrypto/libssl (lib64/), headers
 #   $KUNCI_WINDOWS_DEPS/softhsm     bin/softhsm2.dll, bin/softhsm2-util.exe
 #   $KUNCI_WINDOWS_DEPS/googletest  static gtest/gmock with their CMake package
-#   $KUNCI_WINDOWS_DEPS/headers     boost, nlohmann, p11-kit-1: symlinks to Debian's headers
+#   $KUNCI_WINDOWS_DEPS/headers     boost, nlohmann, CLI, p11-kit-1: links to Debian's headers
+#   $KUNCI_WINDOWS_DEPS/cmake       nlohmann_json and CLI11 packages on those headers
+#   $KUNCI_WINDOWS_DEPS/pkgconfig   p11-kit-1.pc (headers only)
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
@@ -28,7 +30,8 @@ set(CMAKE_LINKER /usr/bin/${KUNCI_MINGW_TRIPLET}-ld CACHE FILEPATH "")
 # The environment wins over the cache: scripts/windows-deps names a new prefix when a recipe
 # changes, and an existing build directory must follow it.
 if(NOT "$ENV{KUNCI_WINDOWS_DEPS}" STREQUAL "")
-    set(KUNCI_WINDOWS_DEPS "$ENV{KUNCI_WINDOWS_DEPS}" CACHE PATH "" FORCE)
+    set(KUNCI_WINDOWS_DEPS "$ENV{KUNCI_WINDOWS_DEPS}"
+        CACHE PATH "Prefix of the Windows dependencies built by scripts/windows-deps" FORCE)
 endif()
 set(KUNCI_WINDOWS_DEPS "${KUNCI_WINDOWS_DEPS}"
     CACHE PATH "Prefix of the Windows dependencies built by scripts/windows-deps")
@@ -75,6 +78,18 @@ if(KUNCI_WINDOWS_DEPS)
     # Header-only Boost: FindBoost reads the version from here and stops searching.
     set(Boost_INCLUDE_DIR "${KUNCI_WINDOWS_DEPS}/headers" CACHE PATH "" FORCE)
     set(Boost_NO_BOOST_CMAKE ON CACHE BOOL "")
+    # Header-only packages whose Debian config files would add /usr/include: ours give the
+    # same targets on the headers folder only.
+    set(nlohmann_json_DIR "${KUNCI_WINDOWS_DEPS}/cmake/nlohmann_json" CACHE PATH "" FORCE)
+    set(CLI11_DIR "${KUNCI_WINDOWS_DEPS}/cmake/CLI11" CACHE PATH "" FORCE)
+    # pkg-config sees only the prefix's modules (p11-kit-1: headers, no library), never the
+    # host's.
+    set(ENV{PKG_CONFIG_LIBDIR} "${KUNCI_WINDOWS_DEPS}/pkgconfig")
+    set(ENV{PKG_CONFIG_PATH} "")
+    set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
+    # The SoftHSM build for the Windows tests (test-only, not shipped).
+    set(KUNCI_WINDOWS_SOFTHSM_MODULE "${KUNCI_WINDOWS_DEPS}/softhsm/bin/softhsm2.dll")
+    set(KUNCI_WINDOWS_SOFTHSM2_UTIL "${KUNCI_WINDOWS_DEPS}/softhsm/bin/softhsm2-util.exe")
     # A system dir (-isystem) holding only the header-only libraries' folders, so that
     # Debian's glibc headers in /usr/include never mix with mingw's.
     set(KUNCI_WINDOWS_HEADERS "${KUNCI_WINDOWS_DEPS}/headers")
