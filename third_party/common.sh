@@ -28,16 +28,21 @@ ensure_deb_src() {
         cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk 'BEGIN { RS = ""; ORS = "\n\n" }
             /(^|\n)Types:[^\n]*deb([ \n]|$)/ && /bookworm/ {
                 sub(/Types:[^\n]*/, "Types: deb-src"); print }'
-        # one-line entries of an older-style /etc/apt/sources.list
+        # one-line entries of an older-style /etc/apt/sources.list (debootstrap writes one)
         cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
             $1 == "deb" && /bookworm/ {
-                print "Types: deb-src"; $1 = ""; opts = ""
-                if ($2 ~ /^\[/) { opts = $2; $2 = "" }
-                n = split($0, f, " "); print "URIs: " f[1]; print "Suites: " f[2]
-                line = "Components:"; for (i = 3; i <= n; i++) line = line " " f[i]
-                print line
-                if (opts ~ /signed-by=/) { sub(/.*signed-by=/, "", opts); sub(/[] ].*/, "", opts)
-                    print "Signed-By: " opts }
+                line = $0; opts = ""
+                if (match(line, /\[[^]]*\]/)) {
+                    opts = substr(line, RSTART + 1, RLENGTH - 2)
+                    line = substr(line, 1, RSTART - 1) substr(line, RSTART + RLENGTH)
+                }
+                n = split(line, f, " ")
+                print "Types: deb-src"; print "URIs: " f[2]; print "Suites: " f[3]
+                components = "Components:"
+                for (i = 4; i <= n; i++) components = components " " f[i]
+                print components
+                if (match(opts, /signed-by=[^ ]*/))
+                    print "Signed-By: " substr(opts, RSTART + 10, RLENGTH - 10)
                 print "" }'
     } | as_root tee "$list" >/dev/null
     as_root apt-get update -q >&2
