@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash disable=SC2034  # sourced: the recipes use the variables it sets
 # Shared by the third_party/*/build recipes (sourced, not run): fetching Debian source packages
 # with their recorded checksums, and running each build step under the machine's CPU lock.
 
