@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pkcs11/module.hpp"
 
+#ifdef _WIN32
+#include <windows.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "agent/platform/windows/wide_text.hpp"
+#else
 #include <dlfcn.h>
+#endif
 
 #include <memory>
 #include <mutex>
@@ -10,15 +19,75 @@
 namespace kunci::pkcs11 {
 namespace {
 
-struct LibraryCloser {
-    void operator()(void* library) const { dlclose(library); }
-};
-using LibraryPtr = std::unique_ptr<void, LibraryCloser>;
+#ifdef _WIN32
+void closeLibrary(void* library) {
+    FreeLibrary(static_cast<HMODULE>(library));
+}
+
+/** Loads the DLL at path (UTF-8). An absolute path's own folder is searched for the DLLs it
+ *  needs, as vendors install them side by side. Throws LoadError. */
+void* openLibrary(const std::string& path) {
+    std::wstring widePath;
+    try {
+        widePath = agent::platform::widen(path);
+    } catch (const std::system_error& error) {
+        throw LoadError("cannot load PKCS#11 module '" + path + "': " + error.what());
+    }
+    const DWORD flags =
+        std::filesystem::path(widePath).is_absolute() ? LOAD_WITH_ALTERED_SEARCH_PATH : 0;
+    HMODULE library = LoadLibraryExW(widePath.c_str(), nullptr, flags);
+    if (library == nullptr) {
+        const DWORD error = GetLastError();
+        if (error == ERROR_BAD_EXE_FORMAT) {
+            throw LoadError("cannot load PKCS#11 module '" + path +
+                            "': it is not a 64-bit DLL (a 32-bit module cannot be loaded by the "
+                            "64-bit agent; install the vendor's 64-bit module)");
+        }
+        throw LoadError("cannot load PKCS#11 module '" + path +
+                        "': " + agent::platform::systemErrorText(error));
+    }
+    return library;
+}
+
+void* findSymbol(void* library, const char* name) {
+    return reinterpret_cast<void*>(GetProcAddress(static_cast<HMODULE>(library), name));
+}
+
+std::string symbolMessage() {
+    return agent::platform::systemErrorText(GetLastError());
+}
+#else
+void closeLibrary(void* library) {
+    dlclose(library);
+}
 
 std::string dlMessage() {
     const char* message = dlerror();
     return message != nullptr ? message : "unknown error";
 }
+
+void* openLibrary(const std::string& path) {
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+        throw LoadError("cannot load PKCS#11 module '" + path + "': " + dlMessage());
+    }
+    dlerror();
+    return library;
+}
+
+void* findSymbol(void* library, const char* name) {
+    return dlsym(library, name);
+}
+
+std::string symbolMessage() {
+    return dlMessage();
+}
+#endif
+
+struct LibraryCloser {
+    void operator()(void* library) const { closeLibrary(library); }
+};
+using LibraryPtr = std::unique_ptr<void, LibraryCloser>;
 
 // Cryptoki text fields are fixed width, blank padded and not NUL terminated; some modules pad
 // with NULs instead.
@@ -42,14 +111,11 @@ unsigned long curveBits(Curve curve) {
 }  // namespace
 
 Module::Module(const std::string& path) {
-    LibraryPtr library(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL));
-    if (!library) {
-        throw LoadError("cannot load PKCS#11 module '" + path + "': " + dlMessage());
-    }
-    dlerror();
-    void* symbol = dlsym(library.get(), "C_GetFunctionList");
+    LibraryPtr library(openLibrary(path));
+    void* symbol = findSymbol(library.get(), "C_GetFunctionList");
     if (symbol == nullptr) {
-        throw LoadError("PKCS#11 module '" + path + "' has no C_GetFunctionList: " + dlMessage());
+        throw LoadError("PKCS#11 module '" + path +
+                        "' has no C_GetFunctionList: " + symbolMessage());
     }
     auto getFunctionList = reinterpret_cast<CK_C_GetFunctionList>(symbol);
     CK_FUNCTION_LIST* functions = nullptr;
@@ -78,7 +144,7 @@ Module::~Module() {
     if (finalizeOnDestroy_) {
         functions_->C_Finalize(nullptr);
     }
-    dlclose(library_);
+    closeLibrary(library_);
 }
 
 void Module::initialize() {
