@@ -226,6 +226,8 @@ public:
 
 private:
     std::int64_t id_ = -1;
+    /** Windows: the child's process handle, which keeps its id from being reused. POSIX: none. */
+    Handle process_;
     Handle input_, output_, errors_;
     std::optional<ExitStatus> status_;
 };

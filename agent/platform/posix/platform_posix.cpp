@@ -75,18 +75,6 @@ void setEnvironmentVariable(const std::string& name, const std::string& value) {
     }
 }
 
-Handle& Handle::operator=(Handle&& other) noexcept {
-    if (this != &other) {
-        reset();
-        native_ = other.release();
-    }
-    return *this;
-}
-
-Handle::Native Handle::release() noexcept {
-    return std::exchange(native_, kInvalid);
-}
-
 void Handle::reset() noexcept {
     if (valid()) {
         ::close(static_cast<int>(release()));

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// The parts of the platform layer that are the same on every system.
+#include <utility>
+
+#include "agent/platform/platform.hpp"
+
+namespace kunci::agent::platform {
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+    if (this != &other) {
+        reset();
+        native_ = other.release();
+    }
+    return *this;
+}
+
+Handle::Native Handle::release() noexcept {
+    return std::exchange(native_, kInvalid);
+}
+
+int ExitStatus::shellCode() const {
+    switch (how) {
+        case How::Exited:
+            return code;
+        case How::Signalled:
+            return 128 + code;
+        case How::Unknown:
+            break;
+    }
+    return -1;
+}
+
+std::string escapeMarkup(std::string_view text) {
+    std::string escaped;
+    escaped.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                escaped += "&amp;";
+                break;
+            case '<':
+                escaped += "&lt;";
+                break;
+            case '>':
+                escaped += "&gt;";
+                break;
+            case '"':
+                escaped += "&quot;";
+                break;
+            case '\'':
+                escaped += "&apos;";
+                break;
+            default:
+                escaped += c;
+        }
+    }
+    return escaped;
+}
+
+}  // namespace kunci::agent::platform
