@@ -33,8 +33,14 @@ void setEnvironmentVariable(const std::string& name, const std::string& value);
 /** Sets the process up before any thread starts: POSIX: SIGPIPE ignored (a helper or a peer that
  *  goes is an error code, not the agent's end); glibc: one malloc arena for every thread (the
  *  agent idles nearly all day, and each worker would otherwise keep an arena of its own resident,
- *  about 160 KiB in all). */
+ *  about 160 KiB in all). Windows: no error dialogs, no DLLs from the working folder, UTF-8 on
+ *  the console, and the console's close, the user's logoff and the system's shutdown raised as
+ *  SIGTERM (so that a signal_set on SIGTERM stops the agent cleanly). */
 void prepareProcess();
+
+/** The program's arguments after its name, as UTF-8: POSIX: argv as given; Windows: the
+ *  process's UTF-16 command line (argv is in the ANSI code page there). */
+std::vector<std::string> commandLineArguments(int argc, char** argv);
 
 /** t as the local calendar time. Throws std::runtime_error. */
 std::tm localTime(std::time_t t);

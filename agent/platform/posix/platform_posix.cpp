@@ -53,6 +53,10 @@ void prepareProcess() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
+std::vector<std::string> commandLineArguments(int argc, char** argv) {
+    return {argv + 1, argv + argc};
+}
+
 std::tm localTime(std::time_t t) {
     std::tm local{};
     if (::localtime_r(&t, &local) == nullptr) {

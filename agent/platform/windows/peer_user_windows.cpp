@@ -15,7 +15,31 @@
 
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
+#include "agent/platform/windows/tcp_table.hpp"
 #include "agent/platform/windows/windows_handle.hpp"
+
+namespace kunci::agent::platform {
+
+std::vector<unsigned char> tcpTable(unsigned long family, int tableClass) {
+    std::vector<unsigned char> table;
+    DWORD size = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        const DWORD result =
+            GetExtendedTcpTable(table.empty() ? nullptr : table.data(), &size, FALSE, family,
+                                static_cast<TCP_TABLE_CLASS>(tableClass), 0);
+        if (result == NO_ERROR) {
+            return table;
+        }
+        if (result != ERROR_INSUFFICIENT_BUFFER) {
+            break;
+        }
+        table.resize(size + 1024);  // room for connections opened meanwhile
+        size = static_cast<DWORD>(table.size());
+    }
+    return {};
+}
+
+}  // namespace kunci::agent::platform
 
 namespace kunci::agent {
 namespace {
@@ -24,6 +48,7 @@ namespace ip = boost::asio::ip;
 using platform::Handle;
 using platform::nativeOf;
 using platform::ownHandle;
+using platform::tcpTable;
 
 /** A Windows TCP state in the kernel numbering findPeerUid knows (Linux's): listening and
  *  time-wait rows are never the peer's live end; every other row is taken as established. */
@@ -43,32 +68,12 @@ std::uint16_t portOf(DWORD port) {
     return ntohs(static_cast<u_short>(port));
 }
 
-/** The table of family (AF_INET or AF_INET6) with each row's owning process, as raw bytes; empty
- *  when it cannot be read. */
-std::vector<unsigned char> tcpTable(ULONG family) {
-    std::vector<unsigned char> table;
-    DWORD size = 0;
-    for (int attempt = 0; attempt < 4; ++attempt) {
-        const DWORD result = GetExtendedTcpTable(table.empty() ? nullptr : table.data(), &size,
-                                                 FALSE, family, TCP_TABLE_OWNER_PID_ALL, 0);
-        if (result == NO_ERROR) {
-            return table;
-        }
-        if (result != ERROR_INSUFFICIENT_BUFFER) {
-            break;
-        }
-        table.resize(size + 1024);  // room for connections opened meanwhile
-        size = static_cast<DWORD>(table.size());
-    }
-    return {};
-}
-
 /** Every TCP socket of the system, with its owning process id where the "uid" of findPeerUid's
  *  entries is (0 when the system does not know it). */
 std::optional<std::vector<ProcNetTcpEntry>> socketOwners() {
     std::vector<ProcNetTcpEntry> entries;
     bool readAny = false;
-    if (const auto raw = tcpTable(AF_INET); !raw.empty()) {
+    if (const auto raw = tcpTable(AF_INET, TCP_TABLE_OWNER_PID_ALL); !raw.empty()) {
         readAny = true;
         const auto* table = reinterpret_cast<const MIB_TCPTABLE_OWNER_PID*>(raw.data());
         for (DWORD i = 0; i < table->dwNumEntries; ++i) {
@@ -82,7 +87,7 @@ std::optional<std::vector<ProcNetTcpEntry>> socketOwners() {
                                row.dwOwningPid});
         }
     }
-    if (const auto raw = tcpTable(AF_INET6); !raw.empty()) {
+    if (const auto raw = tcpTable(AF_INET6, TCP_TABLE_OWNER_PID_ALL); !raw.empty()) {
         readAny = true;
         const auto* table = reinterpret_cast<const MIB_TCP6TABLE_OWNER_PID*>(raw.data());
         for (DWORD i = 0; i < table->dwNumEntries; ++i) {

@@ -7,11 +7,13 @@
 // clang-format off
 #include <windows.h>
 #include <sddl.h>
+#include <shellapi.h>
 // clang-format on
 
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
@@ -141,15 +143,47 @@ std::optional<fs::path> executableDirectory() {
     }
 }
 
+/** The console's close, the user's logoff and the system's shutdown, as the SIGTERM a signal_set
+ *  waits for; then this thread waits while the agent stops (the system ends the process when
+ *  this handler returns, or after its time limit). Ctrl+C and Ctrl+Break are the C runtime's. */
+BOOL WINAPI onConsoleEnd(DWORD event) {
+    if (event != CTRL_CLOSE_EVENT && event != CTRL_LOGOFF_EVENT && event != CTRL_SHUTDOWN_EVENT) {
+        return FALSE;
+    }
+    std::raise(SIGTERM);
+    Sleep(INFINITE);  // main's return ends the process, and this thread with it
+    return TRUE;
+}
+
 }  // namespace
 
 void prepareProcess() {
+    SetConsoleCtrlHandler(onConsoleEnd, TRUE);
     // A module that fails to load is an error message, not a dialog box on an unattended desktop.
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX);
     // DLLs (PKCS#11 modules and what they load) are never looked up in the working folder.
     SetDllDirectoryW(L"");
     // The agent's log is UTF-8: a console shows it as such.
     SetConsoleOutputCP(CP_UTF8);
+}
+
+std::vector<std::string> commandLineArguments(int, char**) {
+    int count = 0;
+    wchar_t** arguments = CommandLineToArgvW(GetCommandLineW(), &count);
+    if (arguments == nullptr) {
+        throwLastError("CommandLineToArgvW");
+    }
+    std::vector<std::string> result;
+    try {
+        for (int i = 1; i < count; ++i) {
+            result.push_back(narrow(arguments[i]));
+        }
+    } catch (...) {
+        LocalFree(arguments);
+        throw;
+    }
+    LocalFree(arguments);
+    return result;
 }
 
 std::tm localTime(std::time_t t) {
