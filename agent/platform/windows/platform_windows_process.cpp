@@ -25,8 +25,12 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = ChildProcess::Clock;
 
-/** A pipe's buffer: what the agent writes to a helper (a PIN, a few lines) fits at once. */
+/** A pipe's buffer. */
 constexpr DWORD kPipeBuffer = 64 * 1024;
+
+DWORD transferSize(std::size_t size) {
+    return static_cast<DWORD>(std::min<std::size_t>(size, kPipeBuffer));
+}
 
 /** An exit code the agent gives a child it ends (terminate, kill): 128 + the POSIX signal's
  *  number, so that ExitStatus::shellCode says what it says on POSIX. */
@@ -350,9 +354,8 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::write(std::string_view text) {
     while (!text.empty()) {
         DWORD written = 0;
-        if (!WriteFile(nativeOf(input_), text.data(),
-                       static_cast<DWORD>(std::min<std::size_t>(text.size(), kPipeBuffer)),
-                       &written, nullptr)) {
+        if (!WriteFile(nativeOf(input_), text.data(), transferSize(text.size()), &written,
+                       nullptr)) {
             const DWORD error = GetLastError();
             if (error == ERROR_BROKEN_PIPE || error == ERROR_NO_DATA) {
                 throw std::system_error(std::make_error_code(std::errc::broken_pipe),
@@ -385,24 +388,33 @@ std::optional<std::size_t> ChildProcess::read(From from, char* buffer, std::size
 
 bool ChildProcess::communicate(std::string_view input, std::string& output, std::string& errors,
                                std::optional<Clock::time_point> deadline, std::size_t limit) {
-    if (!input.empty() && input_.valid()) {
-        // The pipe's buffer holds what the agent sends a helper: this does not wait for the
-        // child to read it. A child that already went is no error here, as on POSIX.
-        try {
-            write(input);
-        } catch (const std::system_error& error) {
-            if (error.code() != std::errc::broken_pipe) {
-                throw;
-            }
-        }
+    // The input is fed as the pipe takes it (PIPE_NOWAIT: a write takes what fits), between
+    // reads, so that a child that writes before it reads all its input cannot stall both.
+    DWORD noWait = PIPE_READMODE_BYTE | PIPE_NOWAIT;
+    if (input.empty() || !input_.valid() ||
+        !SetNamedPipeHandleState(nativeOf(input_), &noWait, nullptr, nullptr)) {
+        closeInput();
     }
-    closeInput();
     std::array<char, 4096> chunk{};
     Handle* readers[2] = {&output_, &errors_};
     std::string* sinks[2] = {&output, &errors};
     auto interval = 1ms;
     while (output_.valid() || errors_.valid()) {
         bool progressed = false;
+        if (input_.valid()) {
+            DWORD written = 0;
+            // A full pipe takes nothing and says so with success; a failure is a child that
+            // closed its input (ERROR_NO_DATA) or ended, and wants no more of it.
+            const bool wrote = WriteFile(nativeOf(input_), input.data(), transferSize(input.size()),
+                                         &written, nullptr) != 0;
+            if (wrote) {
+                input.remove_prefix(written);
+                progressed = written > 0;
+            }
+            if (!wrote || input.empty()) {
+                closeInput();
+            }
+        }
         for (int i = 0; i < 2; ++i) {
             if (!readers[i]->valid()) {
                 continue;
@@ -428,6 +440,7 @@ bool ChildProcess::communicate(std::string_view input, std::string& output, std:
         }
         pause(interval, deadline);
     }
+    closeInput();
     return true;
 }
 
