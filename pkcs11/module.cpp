@@ -4,7 +4,9 @@
 #ifdef _WIN32
 #include <windows.h>
 
+#include <array>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "agent/platform/windows/wide_text.hpp"
@@ -24,6 +26,33 @@ void closeLibrary(void* library) {
     FreeLibrary(static_cast<HMODULE>(library));
 }
 
+/** What is wrong with the file at path as a DLL for this 64-bit process, from its PE header:
+ *  "" when it is an x64 image or cannot be read (the system's error says more). */
+std::string imageProblem(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::array<unsigned char, 0x40> dos{};
+    if (!in.read(reinterpret_cast<char*>(dos.data()), dos.size())) {
+        return in.gcount() > 0 || std::filesystem::exists(path) ? "it is not a Windows DLL" : "";
+    }
+    const unsigned long peOffset =
+        dos[0x3C] | dos[0x3D] << 8 | dos[0x3E] << 16 | static_cast<unsigned long>(dos[0x3F]) << 24;
+    std::array<unsigned char, 6> pe{};
+    if (dos[0] != 'M' || dos[1] != 'Z' || !in.seekg(peOffset) ||
+        !in.read(reinterpret_cast<char*>(pe.data()), pe.size()) || pe[0] != 'P' || pe[1] != 'E' ||
+        pe[2] != 0 || pe[3] != 0) {
+        return "it is not a Windows DLL";
+    }
+    switch (pe[4] | pe[5] << 8) {
+        case IMAGE_FILE_MACHINE_AMD64:
+            return "";
+        case IMAGE_FILE_MACHINE_I386:
+            return "it is a 32-bit DLL, which the 64-bit agent cannot load (install the vendor's "
+                   "64-bit module)";
+        default:
+            return "it is a DLL for another processor than x64";
+    }
+}
+
 /** Loads the DLL at path (UTF-8). An absolute path's own folder is searched for the DLLs it
  *  needs, as vendors install them side by side. Throws LoadError. */
 void* openLibrary(const std::string& path) {
@@ -38,13 +67,13 @@ void* openLibrary(const std::string& path) {
     HMODULE library = LoadLibraryExW(widePath.c_str(), nullptr, flags);
     if (library == nullptr) {
         const DWORD error = GetLastError();
-        if (error == ERROR_BAD_EXE_FORMAT) {
-            throw LoadError("cannot load PKCS#11 module '" + path +
-                            "': it is not a 64-bit DLL (a 32-bit module cannot be loaded by the "
-                            "64-bit agent; install the vendor's 64-bit module)");
+        std::string why = imageProblem(widePath);
+        if (why.empty() && error == ERROR_MOD_NOT_FOUND &&
+            std::filesystem::exists(std::filesystem::path(widePath))) {
+            why = "a DLL it needs is missing (" + agent::platform::systemErrorText(error) + ")";
         }
         throw LoadError("cannot load PKCS#11 module '" + path +
-                        "': " + agent::platform::systemErrorText(error));
+                        "': " + (why.empty() ? agent::platform::systemErrorText(error) : why));
     }
     return library;
 }
