@@ -20,10 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#ifndef _WIN32  // /proc
 std::string readText(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+#endif
 
 std::vector<std::string> words(const std::string& line) {
     std::istringstream in(line);

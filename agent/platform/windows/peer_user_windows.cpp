@@ -53,14 +53,14 @@ using platform::tcpTable;
 /** A Windows TCP state in the kernel numbering findPeerUid knows (Linux's): listening and
  *  time-wait rows are never the peer's live end; every other row is taken as established. */
 unsigned linuxState(DWORD state) {
-    constexpr unsigned kEstablished = 0x01, kTimeWait = 0x06, kListen = 0x0A;
+    constexpr unsigned kLinuxEstablished = 0x01, kLinuxTimeWait = 0x06, kLinuxListen = 0x0A;
     switch (state) {
         case MIB_TCP_STATE_LISTEN:
-            return kListen;
+            return kLinuxListen;
         case MIB_TCP_STATE_TIME_WAIT:
-            return kTimeWait;
+            return kLinuxTimeWait;
         default:
-            return kEstablished;
+            return kLinuxEstablished;
     }
 }
 

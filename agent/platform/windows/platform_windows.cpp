@@ -34,11 +34,6 @@ namespace fs = std::filesystem;
     throwLastError(what + " " + path.string());
 }
 
-fs::path parentOf(const fs::path& path) {
-    const fs::path parent = path.parent_path();
-    return parent.empty() ? fs::path(".") : parent;
-}
-
 /** A path from the environment (UTF-8) as the system names it. */
 fs::path pathFrom(const std::string& utf8) {
     return fs::path(widen(utf8));

@@ -28,7 +28,7 @@ using Clock = ChildProcess::Clock;
 /** A pipe's buffer. */
 constexpr DWORD kPipeBuffer = 64 * 1024;
 
-DWORD transferSize(std::size_t size) {
+DWORD pipeChunk(std::size_t size) {
     return static_cast<DWORD>(std::min<std::size_t>(size, kPipeBuffer));
 }
 
@@ -354,8 +354,7 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::write(std::string_view text) {
     while (!text.empty()) {
         DWORD written = 0;
-        if (!WriteFile(nativeOf(input_), text.data(), transferSize(text.size()), &written,
-                       nullptr)) {
+        if (!WriteFile(nativeOf(input_), text.data(), pipeChunk(text.size()), &written, nullptr)) {
             const DWORD error = GetLastError();
             if (error == ERROR_BROKEN_PIPE || error == ERROR_NO_DATA) {
                 throw std::system_error(std::make_error_code(std::errc::broken_pipe),
@@ -405,7 +404,7 @@ bool ChildProcess::communicate(std::string_view input, std::string& output, std:
             DWORD written = 0;
             // A full pipe takes nothing and says so with success; a failure is a child that
             // closed its input (ERROR_NO_DATA) or ended, and wants no more of it.
-            const bool wrote = WriteFile(nativeOf(input_), input.data(), transferSize(input.size()),
+            const bool wrote = WriteFile(nativeOf(input_), input.data(), pipeChunk(input.size()),
                                          &written, nullptr) != 0;
             if (wrote) {
                 input.remove_prefix(written);
