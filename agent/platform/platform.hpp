@@ -20,6 +20,11 @@
  *  of the system are std::system_error carrying the system's error code. */
 namespace kunci::agent::platform {
 
+/** A path from UTF-8 text (a command line's, a configuration's, the environment's): POSIX: the
+ *  bytes as they are; Windows: as UTF-16 (std::filesystem::path's constructor from std::string
+ *  takes the ANSI code page there). */
+std::filesystem::path pathFromUtf8(std::string_view utf8);
+
 /** How the agent reads its environment (tests give their own). */
 using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 

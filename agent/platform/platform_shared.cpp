@@ -6,6 +6,12 @@
 
 namespace kunci::agent::platform {
 
+std::filesystem::path pathFromUtf8(std::string_view utf8) {
+    // char8_t text is UTF-8 on every system; on POSIX it is taken byte for byte.
+    return std::filesystem::path(
+        std::u8string_view(reinterpret_cast<const char8_t*>(utf8.data()), utf8.size()));
+}
+
 Handle& Handle::operator=(Handle&& other) noexcept {
     if (this != &other) {
         reset();

@@ -108,8 +108,9 @@ bool isFile(const fs::path& path) {
 }
 
 /** The program argv[0] names: a path as given (".exe" added when it has no extension), else the
- *  first match in PATH's absolute folders, never the working folder. Throws std::system_error
- *  (ERROR_FILE_NOT_FOUND) when there is none. */
+ *  first match in this program's own folder (as CreateProcess looks first: the tools installed
+ *  beside kunci-agent.exe) and PATH's absolute folders, never the working folder. Throws
+ *  std::system_error (ERROR_FILE_NOT_FOUND) when there is none. */
 fs::path findProgram(const std::string& name) {
     const fs::path program(widen(name));
     std::vector<fs::path> candidates;
@@ -122,6 +123,11 @@ fs::path findProgram(const std::string& name) {
     if (hasSeparator(program.native())) {
         candidates.push_back(withExe(program));
     } else {
+        wchar_t self[MAX_PATH] = {};
+        if (const DWORD length = GetModuleFileNameW(nullptr, self, MAX_PATH);
+            length > 0 && length < MAX_PATH) {
+            candidates.push_back(withExe(fs::path(self).parent_path() / program));
+        }
         const std::wstring directories = widen(environmentVariable("PATH").value_or(""));
         std::size_t start = 0;
         while (start <= directories.size()) {

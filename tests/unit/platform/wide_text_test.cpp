@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "agent/platform/platform.hpp"
 #include "agent/platform/windows/command_line.hpp"
 #include "agent/platform/windows/windows_error.hpp"
 
@@ -41,11 +42,12 @@ TEST(WideTextTest, narrow_loneSurrogate_throwsSystemError) {
     EXPECT_THROW(narrow(std::wstring(1, static_cast<wchar_t>(0xD800))), std::system_error);
 }
 
-TEST(WideTextTest, filesystemPath_fromWide_stringIsUtf8) {
+TEST(WideTextTest, filesystemPath_stringAndPathFromUtf8_areUtf8) {
     // The rest of the agent builds messages and module paths with path::string().
     const std::filesystem::path path(widen("C:\\Ren\xC3\xA9\\kunci"));
     EXPECT_EQ(path.string(), "C:\\Ren\xC3\xA9\\kunci");
-    EXPECT_EQ(std::filesystem::path(std::string("C:\\Ren\xC3\xA9")).native(), L"C:\\Ren\u00E9");
+    // path's own constructor from std::string takes the ANSI code page: pathFromUtf8 does not.
+    EXPECT_EQ(pathFromUtf8("C:\\Ren\xC3\xA9").native(), L"C:\\Ren\u00E9");
 }
 
 TEST(WindowsErrorTest, systemErrorText_knownCode_namesItsNumber) {
