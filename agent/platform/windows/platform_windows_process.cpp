@@ -53,8 +53,8 @@ Handle inheritable(HANDLE native) {
 Handle openForChild(const fs::path& path, DWORD access, DWORD disposition) {
     SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
     Handle handle(reinterpret_cast<Handle::Native>(
-        CreateFileW(path.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit, disposition,
-                    FILE_ATTRIBUTE_NORMAL, nullptr)));
+        CreateFileW(path.c_str(), access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    &inherit, disposition, FILE_ATTRIBUTE_NORMAL, nullptr)));
     if (!handle.valid()) {
         throwLastError("cannot open " + path.string() + " for a child process");
     }

@@ -18,11 +18,14 @@ namespace kunci::test {
 class WindowsTempDir {
 public:
     WindowsTempDir() {
+        // Wine hands out the same small process ids run after run: a name is taken only when
+        // the folder is new.
         static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("kunci-test-" + std::to_string(GetCurrentProcessId()) + "-" +
-                 std::to_string(counter++));
-        std::filesystem::create_directories(path_);
+        do {
+            path_ = std::filesystem::temp_directory_path() /
+                    ("kunci-test-" + std::to_string(GetCurrentProcessId()) + "-" +
+                     std::to_string(GetTickCount64()) + "-" + std::to_string(counter++));
+        } while (!std::filesystem::create_directory(path_));
     }
     ~WindowsTempDir() {
         std::error_code ignored;
