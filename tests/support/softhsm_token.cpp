@@ -57,15 +57,7 @@ std::vector<TokenLine> listTokens(const std::map<std::string, std::string>& env)
 
 SoftHsm::SoftHsm() : confPath_(dir_.path() / "softhsm2.conf") {
     std::filesystem::create_directory(tokenDir());
-    {
-        std::ofstream conf(confPath_);
-        conf << "directories.tokendir = " << tokenDir().string() << "\n"
-             << "objectstore.backend = file\n"
-             << "log.level = ERROR\n";
-        if (!conf) {
-            throw std::runtime_error("cannot write " + confPath_.string());
-        }
-    }
+    writeConf(confPath_.filename().string(), tokenDir().string());
     if (const char* previous = std::getenv(kConfVariable); previous != nullptr) {
         previousConf_ = previous;
     }
@@ -78,6 +70,19 @@ SoftHsm::~SoftHsm() {
     } else {
         unsetenv(kConfVariable);
     }
+}
+
+std::filesystem::path SoftHsm::writeConf(const std::string& name,
+                                         const std::string& tokenDirText) const {
+    const auto path = dir_.path() / name;
+    std::ofstream conf(path);
+    conf << "directories.tokendir = " << tokenDirText << "\n"
+         << "objectstore.backend = file\n"
+         << "log.level = ERROR\n";
+    if (!conf) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+    return path;
 }
 
 std::map<std::string, std::string> SoftHsm::env() const {

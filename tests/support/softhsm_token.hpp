@@ -27,6 +27,11 @@ public:
     /** Deletes the token with this serial with softhsm2-util. Throws on failure. */
     void deleteToken(const std::string& serial);
 
+    /** Writes another configuration, file name `name` next to confPath(), for the same token
+     *  directory written as tokenDirText (e.g. its Windows form, for SoftHSM's Windows build
+     *  under wine). Returns its path. Throws std::runtime_error if it cannot be written. */
+    std::filesystem::path writeConf(const std::string& name, const std::string& tokenDirText) const;
+
     const std::filesystem::path& confPath() const { return confPath_; }
     std::filesystem::path tokenDir() const { return dir_.path() / "tokens"; }
     /** Environment for child processes: SOFTHSM2_CONF. */
