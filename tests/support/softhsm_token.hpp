@@ -5,10 +5,20 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/support/temp_dir.hpp"
 
 namespace kunci::test {
+
+/** A token as `softhsm2-util --show-slots` lists it. */
+struct SlotToken {
+    std::string serial, label;
+};
+
+/** The initialised tokens in the output of `softhsm2-util --show-slots` (Debian's or the Windows
+ *  build's, whose lines end in "\r\n"). */
+std::vector<SlotToken> parseShowSlots(const std::string& output);
 
 /** A private SoftHSM installation: a temp dir holding softhsm2.conf and the token directory.
  *  While it lives, SOFTHSM2_CONF in this process's environment points at it (the old value is
