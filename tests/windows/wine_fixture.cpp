@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/windows/wine_fixture.hpp"
 
+#include <signal.h>
+
 #include <regex>
 #include <stdexcept>
 
@@ -58,6 +60,12 @@ std::uint16_t WineAgentTest::relayPort() {
 
 std::string WineAgentTest::agentHost() const {
     return "127.0.0.1:" + std::to_string(port());
+}
+
+void WineAgentTest::crashAndRestart(const std::vector<std::string>& args) {
+    agent().signal(SIGKILL);
+    ASSERT_EQ(agent().wait(), 128 + SIGKILL);
+    ASSERT_NO_FATAL_FAILURE(startAgent(args));
 }
 
 std::unique_ptr<test::WsClient> WineAgentTest::connect(std::string origin) {

@@ -40,6 +40,9 @@ protected:
     std::uint16_t relayPort();
     /** The Host header a page's browser sends: the agent's own address, not the relay's. */
     std::string agentHost() const;
+    /** Ends the agent as a crash would (SIGKILL: wine runs nothing of it after) and starts it
+     *  again with args. Fatal failure if it does not end by that signal or does not start. */
+    void crashAndRestart(const std::vector<std::string>& args);
 
 private:
     std::unique_ptr<test::ChildProcess> relay_;

@@ -2,8 +2,6 @@
 // kunci-agent.exe under wine: a renewal from begin to retire, a crash between begin and complete,
 // a wrong PIN, and signature.sign verified against the certificate on the token, each checked with
 // Linux's pkcs11-tool and openssl.
-#include <signal.h>
-
 #include <algorithm>
 
 #include "tests/e2e/renewal_params.hpp"
@@ -47,6 +45,14 @@ protected:
     void beginAndComplete(const Json& key, Json& begun, const Json& extra = Json::object()) {
         ASSERT_NO_FATAL_FAILURE(begin(*client_, key, kSubject, begun, extra));
         ASSERT_TRUE(succeeded(complete(begun)));
+    }
+
+    /** completed answers with the certificate of begun's key, now on the token with its pair. */
+    void expectInstalled(const Json& begun, const Json& completed) {
+        ASSERT_TRUE(succeeded(completed));
+        EXPECT_EQ(textAt(completed, {"result", "certificate", "id"}), begun.value("keyId", ""))
+            << completed.dump();
+        EXPECT_EQ(objectsWithId(begun.value("keyId", "")).size(), 3U) << listObjectsText();
     }
 
     std::unique_ptr<test::WsClient> client_;
@@ -132,9 +138,7 @@ TEST_F(WineRenewalTest, renewalComplete_withChain_certificateOnTokenUnderTheKeyI
                                                     {"certificate", certificate},
                                                     {"chain", Json::array({caPem()})}});
 
-    ASSERT_TRUE(succeeded(response));
-    EXPECT_EQ(textAt(response, {"result", "certificate", "id"}), keyId) << response.dump();
-    EXPECT_EQ(objectsWithId(keyId).size(), 3U) << listObjectsText();
+    ASSERT_NO_FATAL_FAILURE(expectInstalled(begun, response));
     EXPECT_EQ(readObjectDer("cert", keyId),
               opensslOn(certificate, {"x509", "-outform", "DER"}).out);
     const auto objects = listObjects();
@@ -154,21 +158,18 @@ TEST_F(WineRenewalTest, renewalBegin_agentKilledBeforeComplete_renewalRecoveredA
     Json begun;
     ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, begun));
     client_.reset();
-    agent().signal(SIGKILL);
-    ASSERT_EQ(agent().wait(), 128 + SIGKILL);
-
-    ASSERT_NO_FATAL_FAILURE(startAgent());
+    ASSERT_NO_FATAL_FAILURE(crashAndRestart(agentArgs()));
     client_ = connect();
 
     const Json entry = findRenewal(*client_, begun.value("renewal", ""));
     ASSERT_TRUE(entry.is_object()) << "the renewal did not survive the kill";
-    EXPECT_EQ(entry.value("state", ""), "awaiting-certificate") << entry.dump();
-    EXPECT_EQ(entry.value("keyId", ""), begun.value("keyId", ""));
-    EXPECT_EQ(entry.value("csr", ""), begun.value("csr", ""));
-    const Json completed = complete(begun);
-    ASSERT_TRUE(succeeded(completed));
-    EXPECT_EQ(textAt(completed, {"result", "certificate", "id"}), begun.value("keyId", ""));
-    EXPECT_EQ(objectsWithId(begun.value("keyId", "")).size(), 3U) << listObjectsText();
+    const Json recovered = {{"state", entry.value("state", "")},
+                            {"keyId", entry.value("keyId", "")},
+                            {"csr", entry.value("csr", "")}};
+    EXPECT_EQ(recovered, (Json{{"state", "awaiting-certificate"},
+                               {"keyId", begun.value("keyId", "")},
+                               {"csr", begun.value("csr", "")}}));
+    expectInstalled(begun, complete(begun));
 }
 
 TEST_F(WineRenewalTest, renewalCancel_awaitingCertificate_cancelledAndKeyPairDeleted) {

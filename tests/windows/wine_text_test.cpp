@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // kunci-agent.exe with non-ASCII text where Windows converts it to UTF-16: a state directory
 // whose path has an é (a profile named after its user) and a token label with an Ñ.
-#include <signal.h>
-
 #include <algorithm>
 
 #include "tests/e2e/renewal_params.hpp"
@@ -26,17 +24,16 @@ protected:
         WineAgentTest::SetUp();
         stateDir_ = statePath() / "Dokumen Andr\xC3\xA9 Wijaya" / "kunci";
         fs::create_directories(stateDir_);
-        ASSERT_NO_FATAL_FAILURE(startInStateDir());
+        ASSERT_NO_FATAL_FAILURE(startAgent(argsInStateDir()));
         client_ = connect();
     }
 
-    /** The agent with --state-dir stateDir_ instead of the harness's. */
-    void startInStateDir() {
+    /** agentArgs() with --state-dir stateDir_ instead of the harness's. */
+    std::vector<std::string> argsInStateDir() const {
         auto args = agentArgs();
         const auto flag = std::find(args.begin(), args.end(), "--state-dir");
-        ASSERT_NE(flag, args.end());
         *std::next(flag) = windowsPath(stateDir_);
-        ASSERT_NO_FATAL_FAILURE(startAgent(args));
+        return args;
     }
 
     fs::path stateDir_;
@@ -61,10 +58,7 @@ TEST_F(WineTextTest, renewal_nonAsciiStateDirAndLabel_journalledThereAndSurvives
     EXPECT_EQ(textAt(findRenewal(*client_, begun.value("renewal", "")), {"tokenLabel"}),
               tokenLabel_);
     client_.reset();
-    agent().signal(SIGKILL);
-    ASSERT_EQ(agent().wait(), 128 + SIGKILL);
-
-    ASSERT_NO_FATAL_FAILURE(startInStateDir());
+    ASSERT_NO_FATAL_FAILURE(crashAndRestart(argsInStateDir()));
     client_ = connect();
 
     EXPECT_EQ(renewalState(*client_, begun.value("renewal", "")), "awaiting-certificate");
