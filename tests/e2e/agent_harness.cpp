@@ -209,7 +209,7 @@ void AgentTest::SetUp() {
 
 void AgentTest::TearDown() {
     if (agent_ && agent_->running()) {
-        agent_->signal(SIGTERM);
+        agent_->signal(launcher_.stopSignal);
         agent_->wait();
     }
     for (const auto& pin : {kUserPin, kWrongPin}) {
@@ -280,7 +280,7 @@ FailedStart AgentTest::startExpectingFailure(const std::vector<std::string>& arg
 }
 
 int AgentTest::stopAgent() {
-    agent_->signal(SIGTERM);
+    agent_->signal(launcher_.stopSignal);
     return agent_->wait();
 }
 

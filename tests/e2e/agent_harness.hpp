@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -57,6 +58,9 @@ struct AgentLauncher {
     std::map<std::string, std::string> env;
     /** The listening line may end in "\r\n" (a Windows program's text-mode stdout). */
     bool crlfLines = false;
+    /** The signal that asks the agent to stop cleanly (under wine SIGINT, which wine delivers
+     *  as CTRL_C_EVENT; SIGTERM ends a wine process without running any of its code). */
+    int stopSignal = SIGTERM;
 };
 
 /** A kunci-agent process whose first stdout line has been read and checked. */
@@ -142,7 +146,7 @@ protected:
     void startAgent(const std::vector<std::string>& args);
     /** Starts an agent that is expected NOT to start; kills it if it printed a line. */
     FailedStart startExpectingFailure(const std::vector<std::string>& args);
-    /** SIGTERM, then the exit code. */
+    /** The launcher's stop signal (SIGTERM by default), then the exit code. */
     int stopAgent();
     Agent& agent() { return *agent_; }
     std::uint16_t port() const { return agent_->port(); }

@@ -31,6 +31,7 @@ WineAgentTest::WineAgentTest() {
     launcher_.extraArgs = {"--no-pinentry"};
     launcher_.env = wineEnv();
     launcher_.crlfLines = true;
+    launcher_.stopSignal = SIGINT;
 }
 
 void WineAgentTest::SetUp() {

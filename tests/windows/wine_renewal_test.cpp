@@ -172,6 +172,18 @@ TEST_F(WineRenewalTest, renewalBegin_agentKilledBeforeComplete_renewalRecoveredA
     expectInstalled(begun, complete(begun));
 }
 
+TEST_F(WineRenewalTest, agent_ctrlC_stopsCleanlyAndThePendingRenewalIsListedAfter) {
+    Json begun;
+    ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, begun));
+    client_.reset();
+
+    EXPECT_EQ(stopAgent(), 0) << "SIGINT (CTRL_C_EVENT under wine) did not stop it cleanly";
+
+    ASSERT_NO_FATAL_FAILURE(startAgent());
+    client_ = connect();
+    EXPECT_EQ(renewalState(*client_, begun.value("renewal", "")), "awaiting-certificate");
+}
+
 TEST_F(WineRenewalTest, renewalCancel_awaitingCertificate_cancelledAndKeyPairDeleted) {
     Json keep;
     ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, keep));
