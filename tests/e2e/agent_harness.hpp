@@ -197,7 +197,7 @@ protected:
     std::filesystem::path statePath() const { return state_.path(); }
     const std::string& tokenSerial() const { return tokenSerial_; }
 
-    /** How the agent is run; a fixture changes it before SetUp. */
+    /** How the agent is run; a fixture sets it before it starts the agent. */
     AgentLauncher launcher_;
     /** The label of the token SetUp creates; a fixture may change it before SetUp. */
     std::string tokenLabel_{kTokenLabel};
