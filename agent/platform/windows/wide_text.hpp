@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <string_view>
+
+/** UTF-8 inside the agent, UTF-16 at every Windows API: the two conversions. */
+namespace kunci::agent::platform {
+
+/** utf8 as UTF-16. Throws std::system_error (ERROR_NO_UNICODE_TRANSLATION) when utf8 is not valid
+ *  UTF-8. */
+std::wstring widen(std::string_view utf8);
+
+/** utf16 as UTF-8. Throws std::system_error (ERROR_NO_UNICODE_TRANSLATION) when utf16 is not
+ *  valid UTF-16 (a lone surrogate). */
+std::string narrow(std::wstring_view utf16);
+
+}  // namespace kunci::agent::platform
