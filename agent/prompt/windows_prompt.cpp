@@ -32,7 +32,7 @@ constexpr std::size_t maxPinUnits = 256;
 // The layout, in dialog units.
 constexpr short dialogWidth = 300;
 constexpr short margin = 7;
-constexpr short labelWidth = 56;
+constexpr short labelWidth = 42;
 constexpr short lineHeight = 9;
 constexpr short buttonWidth = 60;
 constexpr short buttonHeight = 22;
