@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/platform/windows/wide_text.hpp"
+#include "tests/unit/prompt_windows/desktop.hpp"
 
 namespace kunci::agent {
 namespace {
@@ -40,19 +41,6 @@ LRESULT CALLBACK watchActivation(int code, WPARAM wParam, LPARAM lParam) {
         }
     }
     return CallNextHookEx(nullptr, code, wParam, lParam);
-}
-
-/** Why no window can be made here, or nullopt when one can. */
-std::optional<std::string> noDesktop() {
-    const HWND probe = CreateWindowExW(0, L"STATIC", L"probe", WS_POPUP, 0, 0, 1, 1, nullptr,
-                                       nullptr, GetModuleHandleW(nullptr), nullptr);
-    if (probe == nullptr) {
-        return "no desktop to show a dialog on (CreateWindowExW failed, error " +
-               std::to_string(GetLastError()) +
-               "): under wine these tests need an X display, e.g. xvfb-run";
-    }
-    DestroyWindow(probe);
-    return std::nullopt;
 }
 
 std::string textOf(HWND window) {
@@ -94,7 +82,7 @@ HWND pinBox(HWND dialog) {
 class WindowsDialogPromptTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (const auto why = noDesktop()) {
+        if (const auto why = test::noDesktop()) {
             GTEST_SKIP() << *why;
         }
     }
