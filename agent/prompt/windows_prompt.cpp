@@ -224,6 +224,9 @@ INT_PTR CALLBACK dialogProcedure(HWND dialog, UINT message, WPARAM wParam, LPARA
             }
             return TRUE;
         case WM_COMMAND:
+            if (state == nullptr) {
+                return FALSE;  // before WM_INITDIALOG
+            }
             if (LOWORD(wParam) == IDOK) {
                 if (state->withPinBox && !takePin(dialog, *state)) {
                     MessageBeep(MB_ICONWARNING);  // an empty PIN would cost a try
@@ -245,8 +248,11 @@ INT_PTR CALLBACK dialogProcedure(HWND dialog, UINT message, WPARAM wParam, LPARA
     }
 }
 
-/** Runs the dialog on this thread until it closes: true for OK/Allow. */
-bool runDialog(const DialogText& text, DialogState& state) {
+/** Runs the dialog on this thread until it closes (as cancelled once answerTime is over): true
+ *  for OK/Allow. */
+bool runDialog(const DialogText& text, DialogState& state, std::chrono::seconds answerTime) {
+    state.answerMilliseconds = static_cast<UINT>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(answerTime).count());
     short height = 0;
     DialogTemplate dialog = layout(text, state.withPinBox, height);
     const DLGTEMPLATE* dialogTemplate = dialog.finish(height);
@@ -268,11 +274,9 @@ WindowsDialogPrompt::WindowsDialogPrompt(std::chrono::seconds answerTime)
 std::optional<Secret> WindowsDialogPrompt::askPin(const PinRequest& request) const {
     DialogState state;
     state.withPinBox = true;
-    state.answerMilliseconds = static_cast<UINT>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(answerTime_).count());
     std::optional<Secret> pin;
     try {
-        if (runDialog(pinDialogText(request), state) && state.pinLength > 0) {
+        if (runDialog(pinDialogText(request), state, answerTime_) && state.pinLength > 0) {
             pin.emplace(std::string_view(state.pin.data(), state.pinLength));
         }
     } catch (...) {
@@ -285,9 +289,7 @@ std::optional<Secret> WindowsDialogPrompt::askPin(const PinRequest& request) con
 
 bool WindowsDialogPrompt::confirm(const ConfirmRequest& request) const {
     DialogState state;
-    state.answerMilliseconds = static_cast<UINT>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(answerTime_).count());
-    return runDialog(consentDialogText(request), state);
+    return runDialog(consentDialogText(request), state, answerTime_);
 }
 
 }  // namespace kunci::agent
