@@ -296,6 +296,9 @@ std::string describeModules(const std::vector<std::string>& configured,
         out << "Configured modules (" << configuredFrom << "), used instead of discovery:\n";
         for (const auto& path : configured) {
             out << "  " << path << (fileExists(path) ? "" : "  (no such file)") << '\n';
+            if (const auto wrong = wrongMachine(path)) {
+                out << "      cannot be loaded: " << *wrong << '\n';
+            }
         }
         out << "\nDiscovery, not used while modules are configured:\n";
     } else {
