@@ -34,8 +34,7 @@ namespace {
 using namespace kunci;
 
 std::optional<std::string> environment(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? std::optional<std::string>(value) : std::nullopt;
+    return agent::platform::environmentVariable(name);
 }
 
 void logLine(std::string_view line) {
@@ -183,14 +182,14 @@ int run(const agent::Options& given) {
 int main(int argc, char** argv) {
     agent::platform::prepareProcess();
     agent::Options options;
+    const std::vector<std::string> arguments = agent::platform::commandLineArguments(argc, argv);
     try {
-        options = agent::parseOptions({argv + 1, argv + argc}, environment);
+        options = agent::parseOptions(arguments, environment);
     } catch (const agent::ConfigError& error) {
         std::cerr << "kunci-agent: " << error.what() << '\n';
         return 2;
     } catch (const agent::UsageError& error) {
         std::cerr << "kunci-agent: " << error.what() << '\n';
-        const std::vector<std::string> arguments(argv + 1, argv + argc);
         const bool checking = std::any_of(arguments.begin(), arguments.end(), [](const auto& a) {
             return a == "--check-config" || a == "--list-modules" || a == "--print-origins";
         });

@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pkcs11/module.hpp"
 
+#ifdef _WIN32
+#include <windows.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "agent/platform/windows/wide_text.hpp"
+#else
 #include <dlfcn.h>
+#endif
 
 #include <memory>
 #include <mutex>
@@ -10,15 +21,102 @@
 namespace kunci::pkcs11 {
 namespace {
 
-struct LibraryCloser {
-    void operator()(void* library) const { dlclose(library); }
-};
-using LibraryPtr = std::unique_ptr<void, LibraryCloser>;
+#ifdef _WIN32
+void closeLibrary(void* library) {
+    FreeLibrary(static_cast<HMODULE>(library));
+}
+
+/** What is wrong with the file at path as a DLL for this 64-bit process, from its PE header:
+ *  "" when it is an x64 image or cannot be read (the system's error says more). */
+std::string imageProblem(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::array<unsigned char, 0x40> dos{};
+    if (!in.read(reinterpret_cast<char*>(dos.data()), dos.size())) {
+        return in.gcount() > 0 || std::filesystem::exists(path) ? "it is not a Windows DLL" : "";
+    }
+    const unsigned long peOffset =
+        dos[0x3C] | dos[0x3D] << 8 | dos[0x3E] << 16 | static_cast<unsigned long>(dos[0x3F]) << 24;
+    std::array<unsigned char, 6> pe{};
+    if (dos[0] != 'M' || dos[1] != 'Z' || !in.seekg(peOffset) ||
+        !in.read(reinterpret_cast<char*>(pe.data()), pe.size()) || pe[0] != 'P' || pe[1] != 'E' ||
+        pe[2] != 0 || pe[3] != 0) {
+        return "it is not a Windows DLL";
+    }
+    switch (pe[4] | pe[5] << 8) {
+        case IMAGE_FILE_MACHINE_AMD64:
+            return "";
+        case IMAGE_FILE_MACHINE_I386:
+            return "it is a 32-bit DLL, which the 64-bit agent cannot load (install the vendor's "
+                   "64-bit module)";
+        default:
+            return "it is a DLL for another processor than x64";
+    }
+}
+
+/** Loads the DLL at path (UTF-8). An absolute path's own folder is searched for the DLLs it
+ *  needs, as vendors install them side by side. Throws LoadError. */
+void* openLibrary(const std::string& path) {
+    std::wstring widePath;
+    try {
+        widePath = agent::platform::widen(path);
+    } catch (const std::system_error& error) {
+        throw LoadError("cannot load PKCS#11 module '" + path + "': " + error.what());
+    }
+    const DWORD flags =
+        std::filesystem::path(widePath).is_absolute() ? LOAD_WITH_ALTERED_SEARCH_PATH : 0;
+    HMODULE library = LoadLibraryExW(widePath.c_str(), nullptr, flags);
+    if (library == nullptr) {
+        const DWORD error = GetLastError();
+        std::string why = imageProblem(widePath);
+        if (why.empty() && error == ERROR_MOD_NOT_FOUND &&
+            std::filesystem::exists(std::filesystem::path(widePath))) {
+            why = "a DLL it needs is missing (" + agent::platform::systemErrorText(error) + ")";
+        }
+        throw LoadError("cannot load PKCS#11 module '" + path +
+                        "': " + (why.empty() ? agent::platform::systemErrorText(error) : why));
+    }
+    return library;
+}
+
+void* findSymbol(void* library, const char* name) {
+    return reinterpret_cast<void*>(GetProcAddress(static_cast<HMODULE>(library), name));
+}
+
+std::string symbolMessage() {
+    return agent::platform::systemErrorText(GetLastError());
+}
+#else
+void closeLibrary(void* library) {
+    dlclose(library);
+}
 
 std::string dlMessage() {
     const char* message = dlerror();
     return message != nullptr ? message : "unknown error";
 }
+
+void* openLibrary(const std::string& path) {
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+        throw LoadError("cannot load PKCS#11 module '" + path + "': " + dlMessage());
+    }
+    dlerror();
+    return library;
+}
+
+void* findSymbol(void* library, const char* name) {
+    return dlsym(library, name);
+}
+
+std::string symbolMessage() {
+    return dlMessage();
+}
+#endif
+
+struct LibraryCloser {
+    void operator()(void* library) const { closeLibrary(library); }
+};
+using LibraryPtr = std::unique_ptr<void, LibraryCloser>;
 
 // Cryptoki text fields are fixed width, blank padded and not NUL terminated; some modules pad
 // with NULs instead.
@@ -42,14 +140,11 @@ unsigned long curveBits(Curve curve) {
 }  // namespace
 
 Module::Module(const std::string& path) {
-    LibraryPtr library(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL));
-    if (!library) {
-        throw LoadError("cannot load PKCS#11 module '" + path + "': " + dlMessage());
-    }
-    dlerror();
-    void* symbol = dlsym(library.get(), "C_GetFunctionList");
+    LibraryPtr library(openLibrary(path));
+    void* symbol = findSymbol(library.get(), "C_GetFunctionList");
     if (symbol == nullptr) {
-        throw LoadError("PKCS#11 module '" + path + "' has no C_GetFunctionList: " + dlMessage());
+        throw LoadError("PKCS#11 module '" + path +
+                        "' has no C_GetFunctionList: " + symbolMessage());
     }
     auto getFunctionList = reinterpret_cast<CK_C_GetFunctionList>(symbol);
     CK_FUNCTION_LIST* functions = nullptr;
@@ -78,7 +173,7 @@ Module::~Module() {
     if (finalizeOnDestroy_) {
         functions_->C_Finalize(nullptr);
     }
-    dlclose(library_);
+    closeLibrary(library_);
 }
 
 void Module::initialize() {

@@ -31,11 +31,11 @@ CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const T& value) {
 }
 
 CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const Bytes& value) {
-    return CK_ATTRIBUTE{type, const_cast<unsigned char*>(value.data()), value.size()};
+    return CK_ATTRIBUTE{type, const_cast<unsigned char*>(value.data()), ckUlong(value.size())};
 }
 
 CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const std::string& value) {
-    return CK_ATTRIBUTE{type, const_cast<char*>(value.data()), value.size()};
+    return CK_ATTRIBUTE{type, const_cast<char*>(value.data()), ckUlong(value.size())};
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ Session::Session(Session&& other) noexcept
 void Session::login(std::string_view pin) {
     // The PIN is passed in place: no copy of it outlives this call.
     auto* bytes = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data()));
-    finishLogin(functions_->C_Login(handle_, CKU_USER, bytes, pin.size()));
+    finishLogin(functions_->C_Login(handle_, CKU_USER, bytes, ckUlong(pin.size())));
 }
 
 void Session::loginProtected() {
@@ -93,9 +93,9 @@ void Session::logout() {
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find(const std::vector<CK_ATTRIBUTE>& tmpl) const {
-    check(
-        functions_->C_FindObjectsInit(handle_, const_cast<CK_ATTRIBUTE*>(tmpl.data()), tmpl.size()),
-        "C_FindObjectsInit");
+    check(functions_->C_FindObjectsInit(handle_, const_cast<CK_ATTRIBUTE*>(tmpl.data()),
+                                        ckUlong(tmpl.size())),
+          "C_FindObjectsInit");
     const ScopeExit finish([this] { functions_->C_FindObjectsFinal(handle_); });
     std::vector<CK_OBJECT_HANDLE> result;
     CK_OBJECT_HANDLE batch[64];
@@ -138,7 +138,7 @@ std::optional<Bytes> Session::readAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYP
             throw Error(CKR_ATTRIBUTE_TYPE_INVALID, "C_GetAttributeValue");
         }
         Bytes value(query.ulValueLen);
-        CK_ATTRIBUTE read{type, value.data(), value.size()};
+        CK_ATTRIBUTE read{type, value.data(), ckUlong(value.size())};
         rv = functions_->C_GetAttributeValue(handle_, h, &read, 1);
         // The value may have grown between the two calls (another session wrote it): ask again.
         if (rv == CKR_BUFFER_TOO_SMALL) {
@@ -225,8 +225,9 @@ KeyPair Session::generateKeyPair(const KeySpec& spec, const Bytes& id, const std
 
     KeyPair pair;
     check(functions_->C_GenerateKeyPair(handle_, &mechanism, publicTemplate.data(),
-                                        publicTemplate.size(), privateTemplate.data(),
-                                        privateTemplate.size(), &pair.publicKey, &pair.privateKey),
+                                        ckUlong(publicTemplate.size()), privateTemplate.data(),
+                                        ckUlong(privateTemplate.size()), &pair.publicKey,
+                                        &pair.privateKey),
           "C_GenerateKeyPair");
     return pair;
 }
@@ -247,9 +248,10 @@ Bytes Session::sign(CK_OBJECT_HANDLE privateKey, CK_MECHANISM mechanism, const B
     CK_ULONG length = 0;
     // Any failure of C_Sign other than CKR_BUFFER_TOO_SMALL ends the operation (PKCS#11 5.12),
     // so nothing is left active on the session after a throw.
-    check(functions_->C_Sign(handle_, input, data.size(), nullptr, &length), "C_Sign");
+    check(functions_->C_Sign(handle_, input, ckUlong(data.size()), nullptr, &length), "C_Sign");
     Bytes signature(length);
-    check(functions_->C_Sign(handle_, input, data.size(), signature.data(), &length), "C_Sign");
+    check(functions_->C_Sign(handle_, input, ckUlong(data.size()), signature.data(), &length),
+          "C_Sign");
     signature.resize(length);
     return signature;
 }
@@ -279,7 +281,8 @@ CK_OBJECT_HANDLE Session::createCertificate(const CertificateObject& cert) {
         tmpl.push_back(attr(CKA_CERTIFICATE_CATEGORY, cert.category));
     }
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
-    check(functions_->C_CreateObject(handle_, tmpl.data(), tmpl.size(), &handle), "C_CreateObject");
+    check(functions_->C_CreateObject(handle_, tmpl.data(), ckUlong(tmpl.size()), &handle),
+          "C_CreateObject");
     return handle;
 }
 
@@ -290,7 +293,7 @@ void Session::destroy(CK_OBJECT_HANDLE h) {
 Bytes Session::random(std::size_t n) {
     Bytes bytes(n);
     if (n > 0) {
-        check(functions_->C_GenerateRandom(handle_, bytes.data(), n), "C_GenerateRandom");
+        check(functions_->C_GenerateRandom(handle_, bytes.data(), ckUlong(n)), "C_GenerateRandom");
     }
     return bytes;
 }

@@ -3,10 +3,24 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace kunci::pkcs11 {
+
+/** size as a CK_ULONG, which is 32 bits on Windows: throws std::length_error when it does not fit
+ *  (never on LP64 systems, where CK_ULONG is as wide as size_t). */
+inline CK_ULONG ckUlong(std::size_t size) {
+    if constexpr (sizeof(std::size_t) > sizeof(CK_ULONG)) {
+        if (size > std::numeric_limits<CK_ULONG>::max()) {
+            throw std::length_error("a length too large for PKCS#11's CK_ULONG");
+        }
+    }
+    return static_cast<CK_ULONG>(size);
+}
 
 /** Raw attribute values, identifiers, DER and signatures. */
 using Bytes = std::vector<unsigned char>;

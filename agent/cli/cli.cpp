@@ -127,8 +127,9 @@ int runAudit(const std::vector<std::string>& args, const Environment& env, std::
             out << auditUsage();
             return static_cast<int>(Exit::Ok);
         }
-        const fs::path stateDir =
-            values.has("state-dir") ? fs::path(values.value("state-dir")) : defaultStateDir(env);
+        const fs::path stateDir = values.has("state-dir")
+                                      ? agent::platform::pathFromUtf8(values.value("state-dir"))
+                                      : defaultStateDir(env);
         if (command == "verify") {
             return auditVerify(stateDir, out, err);
         }

@@ -96,7 +96,12 @@ std::unique_ptr<Backend> agentHolding(const Settings& settings, std::ostream& er
 
 /** The agent's defaults: what its reader gives for a configuration that sets nothing. */
 agent::Options agentDefaults(const Environment& env) {
-    agent::Options defaults = agent::readConfiguration(fs::path("/dev/null"), env);
+#ifdef _WIN32
+    const fs::path nothing = "NUL";
+#else
+    const fs::path nothing = "/dev/null";
+#endif
+    agent::Options defaults = agent::readConfiguration(nothing, env);
     defaults.configFiles.clear();
     return defaults;
 }

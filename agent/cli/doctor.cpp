@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#ifndef _WIN32
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <fstream>
 #include <iterator>
@@ -12,6 +14,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
 #include "agent/core/text.hpp"
+#include "agent/platform/platform.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
 #include "agent/tokens/module_discovery.hpp"
@@ -303,6 +306,21 @@ private:
     void checkStateDir() {
         const fs::path& dir = settings_.stateDir;
         const std::string where = dir.string() + " (" + settings_.stateDirFrom + ")";
+#ifdef _WIN32
+        // Windows: the folder's ACL, not a mode, says who may read it, and the agent makes it
+        // its owner's only (platform::makePrivateDirectory).
+        std::error_code error;
+        if (!fs::exists(dir, error)) {
+            add(Status::Warn, "state",
+                where + " does not exist yet; it is made when the agent or kunci first runs");
+            return;
+        }
+        if (!fs::is_directory(dir, error)) {
+            add(Status::Fail, "state", where + " is not a directory");
+            return;
+        }
+        add(Status::Ok, "state", where);
+#else
         struct stat status {};
         if (::stat(dir.c_str(), &status) != 0) {
             add(Status::Warn, "state",
@@ -325,12 +343,26 @@ private:
         } else {
             add(Status::Ok, "state", where);
         }
+#endif
         checkLock(dir);
         checkJournal(dir);
         checkAudit(dir);
     }
 
     void checkLock(const fs::path& dir) {
+#ifdef _WIN32
+        // Windows names no holder of a file lock: trying it (for an instant) tells whether one
+        // is held.
+        try {
+            agent::platform::lockStateDirectory(dir);
+        } catch (const agent::platform::StateDirBusy&) {
+            add(Status::Ok, "lock", "held by a running kunci-agent");
+            return;
+        } catch (const std::exception& error) {
+            add(Status::Warn, "lock", std::string("cannot tell: ") + error.what());
+            return;
+        }
+#endif
         const auto holder = flockHolder(dir / "lock");
         if (!holder) {
             add(Status::Ok, "lock", "free: no agent uses this state directory now");

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/pin_input.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
+
+#ifndef _WIN32  // Windows: agent/platform/windows/pin_input_windows.cpp
+#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,8 +12,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#endif
 
 namespace kunci::cli {
+#ifndef _WIN32
 namespace {
 
 // The terminal to restore if a signal ends the program while echo is off. Only one PIN is read
@@ -111,6 +115,7 @@ std::optional<agent::Secret> readPinFromTerminal(const std::string& prompt) {
     OPENSSL_cleanse(buffer.data(), buffer.size());
     return pin;
 }
+#endif
 
 std::optional<agent::Secret> readPinLine(std::istream& in) {
     std::string line;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/process_info.hpp"
 
+#ifndef _WIN32
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <charconv>
 #include <fstream>
@@ -18,10 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#ifndef _WIN32  // /proc
 std::string readText(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+#endif
 
 std::vector<std::string> words(const std::string& line) {
     std::istringstream in(line);
@@ -38,6 +42,7 @@ std::optional<Number> number(std::string_view text, int base = 10) {
     return value;
 }
 
+#ifndef _WIN32  // Windows: agent/platform/windows/process_info_windows.cpp
 /** The inodes of the sockets pid has open. */
 std::set<std::uint64_t> socketInodes(pid_t pid) {
     std::set<std::uint64_t> inodes;
@@ -77,6 +82,7 @@ bool opensFile(pid_t pid, const fs::path& file) {
     }
     return false;
 }
+#endif
 
 }  // namespace
 
@@ -125,6 +131,7 @@ std::map<std::uint64_t, std::uint16_t> parseListeningSockets(std::string_view pr
     return sockets;
 }
 
+#ifndef _WIN32
 std::optional<pid_t> flockHolder(const fs::path& file) {
     struct stat status {};
     if (::stat(file.c_str(), &status) != 0) {
@@ -203,6 +210,8 @@ std::string processName(pid_t pid) {
     }
     return name;
 }
+
+#endif
 
 std::vector<std::string> allowedOriginsOf(pid_t pid) {
     const auto args = commandLine(pid);

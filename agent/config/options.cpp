@@ -436,8 +436,8 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
 
     std::vector<Layer> layers;
     if (given.config) {
-        layers.push_back(readConfigFile(*given.config, "--config"));
-        options.configFiles.push_back({*given.config, true});
+        layers.push_back(readConfigFile(platform::pathFromUtf8(*given.config), "--config"));
+        options.configFiles.push_back({platform::pathFromUtf8(*given.config), true});
     } else {
         std::vector<std::filesystem::path> files = {systemConfig};
         if (auto user = platform::userConfigFile(env)) {
@@ -501,7 +501,7 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
             (given.config ? *given.config : systemConfig.string()));
     }
     if (const auto state = settings.find("stateDir"); state != settings.end()) {
-        options.stateDir = state->second.value.get<std::string>();
+        options.stateDir = platform::pathFromUtf8(state->second.value.get<std::string>());
     } else if (auto place = platform::defaultStateDirectory(env)) {
         options.stateDir = place->path;
         options.sources["stateDir"] = place->source;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace kunci::agent {
@@ -81,7 +82,15 @@ std::chrono::sys_seconds toTimePoint(const ASN1_TIME* time) {
     if (!time || ASN1_TIME_to_tm(time, &tm) != 1) {
         throw OpenSslError("cannot read certificate time");
     }
+#ifdef _WIN32
+    // The C runtime's _mkgmtime stops at the year 3000; a civil date does not.
+    using namespace std::chrono;
+    const sys_days date = year(tm.tm_year + 1900) / month(static_cast<unsigned>(tm.tm_mon + 1)) /
+                          day(static_cast<unsigned>(tm.tm_mday));
+    return sys_seconds(date) + hours(tm.tm_hour) + minutes(tm.tm_min) + seconds(tm.tm_sec);
+#else
     return std::chrono::sys_seconds(std::chrono::seconds(timegm(&tm)));
+#endif
 }
 
 std::string curveName(EVP_PKEY* key) {
@@ -294,6 +303,23 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 }
 
 std::string rfc3339(std::chrono::sys_seconds t) {
+#ifdef _WIN32
+    // The C runtime's gmtime_s stops at the year 3000 (RFC 5280's "no expiry" is 9999).
+    using namespace std::chrono;
+    const sys_days midnight = floor<days>(t);
+    const year_month_day date(midnight);
+    const hh_mm_ss time(t - midnight);
+    char text[32] = {};
+    const int size = std::snprintf(
+        text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
+        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+        static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+        static_cast<int>(time.seconds().count()));
+    if (size <= 0 || static_cast<std::size_t>(size) >= sizeof text) {
+        throw std::invalid_argument("time cannot be represented");
+    }
+    return std::string(text, static_cast<std::size_t>(size));
+#else
     const std::time_t time = static_cast<std::time_t>(t.time_since_epoch().count());
     std::tm tm{};
     if (!gmtime_r(&time, &tm)) {
@@ -302,6 +328,7 @@ std::string rfc3339(std::chrono::sys_seconds t) {
     char buffer[32] = {};
     const std::size_t size = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return std::string(buffer, size);
+#endif
 }
 
 long daysLeft(std::chrono::sys_seconds notAfter, std::chrono::system_clock::time_point now) {

@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "agent/platform/platform.hpp"
 #include "agent/protocol/protocol_params.hpp"
 
 namespace kunci::agent::demo {
@@ -14,11 +15,8 @@ namespace fs = std::filesystem;
 
 /** The agent's own state directory's parent as options.cpp derives it. */
 std::optional<fs::path> stateHome(const EnvLookup& env) {
-    if (auto state = env("XDG_STATE_HOME"); state && !state->empty()) {
-        return fs::path(*state);
-    }
-    if (auto home = env("HOME"); home && !home->empty()) {
-        return fs::path(*home) / ".local" / "state";
+    if (auto place = platform::defaultStateDirectory(env)) {
+        return place->path.parent_path();
     }
     return std::nullopt;
 }
@@ -33,6 +31,10 @@ fs::path comparable(const fs::path& path) {
 }  // namespace
 
 std::string defaultModulePath() {
+#ifdef _WIN32
+    // Found beside kunci-agent.exe: a DLL's name is looked up in the program's folder first.
+    return "softhsm2.dll";
+#else
     for (const char* candidate :
          {"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
           "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
@@ -43,6 +45,7 @@ std::string defaultModulePath() {
         }
     }
     return "/usr/lib/softhsm/libsofthsm2.so";  // loading it will say what is missing
+#endif
 }
 
 Options demoOptions(Options options, const EnvLookup& env) {

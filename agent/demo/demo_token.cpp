@@ -55,7 +55,7 @@ bool holdsOwnCertificate(const pkcs11::Session& session) {
 }
 
 CK_ATTRIBUTE attribute(CK_ATTRIBUTE_TYPE type, void* value, std::size_t size) {
-    return {type, value, static_cast<CK_ULONG>(size)};
+    return {type, value, pkcs11::ckUlong(size)};
 }
 
 /** Removes what a seeding cut short left: keys with the seed's label and no certificate. */

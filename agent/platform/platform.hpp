@@ -20,6 +20,11 @@
  *  of the system are std::system_error carrying the system's error code. */
 namespace kunci::agent::platform {
 
+/** A path from UTF-8 text (a command line's, a configuration's, the environment's): POSIX: the
+ *  bytes as they are; Windows: as UTF-16 (std::filesystem::path's constructor from std::string
+ *  takes the ANSI code page there). */
+std::filesystem::path pathFromUtf8(std::string_view utf8);
+
 /** How the agent reads its environment (tests give their own). */
 using EnvLookup = std::function<std::optional<std::string>(const char*)>;
 
@@ -33,8 +38,14 @@ void setEnvironmentVariable(const std::string& name, const std::string& value);
 /** Sets the process up before any thread starts: POSIX: SIGPIPE ignored (a helper or a peer that
  *  goes is an error code, not the agent's end); glibc: one malloc arena for every thread (the
  *  agent idles nearly all day, and each worker would otherwise keep an arena of its own resident,
- *  about 160 KiB in all). */
+ *  about 160 KiB in all). Windows: no error dialogs, no DLLs from the working folder, UTF-8 on
+ *  the console, and the console's close, the user's logoff and the system's shutdown raised as
+ *  SIGTERM (so that a signal_set on SIGTERM stops the agent cleanly). */
 void prepareProcess();
+
+/** The program's arguments after its name, as UTF-8: POSIX: argv as given; Windows: the
+ *  process's UTF-16 command line (argv is in the ANSI code page there). */
+std::vector<std::string> commandLineArguments(int argc, char** argv);
 
 /** t as the local calendar time. Throws std::runtime_error. */
 std::tm localTime(std::time_t t);
@@ -226,6 +237,8 @@ public:
 
 private:
     std::int64_t id_ = -1;
+    /** Windows: the child's process handle, which keeps its id from being reused. POSIX: none. */
+    Handle process_;
     Handle input_, output_, errors_;
     std::optional<ExitStatus> status_;
 };

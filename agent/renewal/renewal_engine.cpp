@@ -60,7 +60,7 @@ std::optional<CK_OBJECT_HANDLE> findCertificate(const pkcs11::Session& session,
     CK_OBJECT_CLASS certificateClass = CKO_CERTIFICATE;
     std::vector<CK_ATTRIBUTE> search = {
         {CKA_CLASS, &certificateClass, sizeof certificateClass},
-        {CKA_VALUE, const_cast<unsigned char*>(der.data()), der.size()},
+        {CKA_VALUE, const_cast<unsigned char*>(der.data()), pkcs11::ckUlong(der.size())},
     };
     const auto found = session.find(search);
     if (found.empty()) {

@@ -238,7 +238,8 @@ Bytes signOnToken(pkcs11::Session& session, CK_OBJECT_HANDLE key, const Plan& pl
             return session.sign(key, CK_MECHANISM{CKM_RSA_PKCS, nullptr, 0}, digestInfo);
         }
         case CKM_RSA_PKCS_PSS: {
-            CK_RSA_PKCS_PSS_PARAMS params{hash->mechanism, hash->mgf, hash->length};
+            CK_RSA_PKCS_PSS_PARAMS params{hash->mechanism, hash->mgf,
+                                          pkcs11::ckUlong(hash->length)};
             return session.sign(key, CK_MECHANISM{CKM_RSA_PKCS_PSS, &params, sizeof params},
                                 request.digest);
         }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "agent/crypto/openssl.hpp"
+#include "agent/platform/platform.hpp"
 #include "agent/tokens/module_discovery.hpp"
 
 namespace kunci::agent {
@@ -124,11 +125,7 @@ std::optional<TokenRef> TokenRegistry::atLastPlace(const std::string& id) const 
 }
 
 std::vector<std::string> defaultModulePaths() {
-    return discoverModules(DiscoverySources::system([](const char* name) {
-               const char* value = std::getenv(name);
-               return value ? std::optional<std::string>(value) : std::nullopt;
-           }))
-        .paths();
+    return discoverModules(DiscoverySources::system(platform::environmentVariable)).paths();
 }
 
 }  // namespace kunci::agent

@@ -42,11 +42,14 @@ std::string describe(const RunResult& result) {
 }  // namespace
 
 Agent::Agent(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-             const fs::path& stderrFile) {
-    std::vector<std::string> argv{KUNCI_AGENT_PATH};
+             const fs::path& stderrFile, const AgentLauncher& launcher) {
+    std::vector<std::string> argv = launcher.command;
     argv.insert(argv.end(), args.begin(), args.end());
     child_.start(argv, env, stderrFile);
     firstLine_ = child_.readLine();
+    if (launcher.crlfLines && firstLine_.ends_with('\r')) {
+        firstLine_.pop_back();
+    }
     std::smatch match;
     if (std::regex_match(firstLine_, match, listeningLine())) {
         const unsigned long value = std::stoul(match[1].str());
@@ -201,13 +204,12 @@ void AgentTest::SetUp() {
     // being no prompt (pin-required), whatever session they are run from.
     ::unsetenv("DISPLAY");
     ::unsetenv("WAYLAND_DISPLAY");
-    tokenSerial_ =
-        hsm_.createToken(std::string(kTokenLabel), std::string(kUserPin), std::string(kSoPin));
+    tokenSerial_ = hsm_.createToken(tokenLabel_, std::string(kUserPin), std::string(kSoPin));
 }
 
 void AgentTest::TearDown() {
     if (agent_ && agent_->running()) {
-        agent_->signal(SIGTERM);
+        agent_->signal(launcher_.stopSignal);
         agent_->wait();
     }
     for (const auto& pin : {kUserPin, kWrongPin}) {
@@ -218,25 +220,39 @@ void AgentTest::TearDown() {
 }
 
 std::vector<std::string> AgentTest::agentArgs(const std::string& listen) const {
-    return {
-        "--module",       agentModule_.empty() ? kunci::test::SoftHsm::modulePath() : agentModule_,
+    std::vector<std::string> args = {
+        "--module",       agentModule_.empty() ? launcher_.module : agentModule_,
         "--listen",       listen,
         "--allow-origin", std::string(kOrigin),
-        "--state-dir",    state_.path().string()};
+        "--state-dir",    launcher_.agentPath(state_.path())};
+    args.insert(args.end(), launcher_.extraArgs.begin(), launcher_.extraArgs.end());
+    return args;
+}
+
+std::map<std::string, std::string> AgentTest::launchEnv() const {
+    auto env = hsm_.env();
+    for (const auto& [name, value] : launcher_.env) {
+        env.insert_or_assign(name, value);
+    }
+    return env;
 }
 
 std::map<std::string, std::string> AgentTest::agentEnv() const {
-    auto env = hsm_.env();
+    auto env = launchEnv();
     env.insert(agentExtraEnv_.begin(), agentExtraEnv_.end());
     return env;
 }
 
 void AgentTest::startAgent() {
+    startAgent(agentArgs());
+}
+
+void AgentTest::startAgent(const std::vector<std::string>& args) {
     ASSERT_TRUE(!agent_ || !agent_->running()) << "the previous agent is still running";
     const auto errFile = work_.path() / ("agent-" + std::to_string(++fileCounter_) + ".err");
     stderrFiles_.push_back(errFile);
     try {
-        agent_ = std::make_unique<Agent>(agentArgs(), agentEnv(), errFile);
+        agent_ = std::make_unique<Agent>(args, agentEnv(), errFile, launcher_);
     } catch (const std::exception& error) {
         FAIL() << "kunci-agent did not print its listening line (" << error.what() << "); stderr:\n"
                << (fs::exists(errFile) ? readFile(errFile) : "");
@@ -247,10 +263,10 @@ void AgentTest::startAgent() {
 FailedStart AgentTest::startExpectingFailure(const std::vector<std::string>& args) {
     const auto errFile = work_.path() / ("agent-" + std::to_string(++fileCounter_) + ".err");
     stderrFiles_.push_back(errFile);
-    std::vector<std::string> argv{KUNCI_AGENT_PATH};
+    std::vector<std::string> argv = launcher_.command;
     argv.insert(argv.end(), args.begin(), args.end());
     kunci::test::ChildProcess child;
-    child.start(argv, hsm_.env(), errFile);
+    child.start(argv, launchEnv(), errFile);
     FailedStart outcome;
     try {
         outcome.line = child.readLine();
@@ -264,7 +280,7 @@ FailedStart AgentTest::startExpectingFailure(const std::vector<std::string>& arg
 }
 
 int AgentTest::stopAgent() {
-    agent_->signal(SIGTERM);
+    agent_->signal(launcher_.stopSignal);
     return agent_->wait();
 }
 
@@ -276,11 +292,11 @@ std::string AgentTest::tokenId(WsClient& client) {
     const Json response = client.call("tokens.list");
     EXPECT_TRUE(succeeded(response));
     for (const auto& token : response.value("result", Json::object()).value("tokens", Json())) {
-        if (token.value("label", "") == kTokenLabel) {
+        if (token.value("label", "") == tokenLabel_) {
             return token.value("id", "");
         }
     }
-    ADD_FAILURE() << "no token labelled '" << kTokenLabel << "' in " << response.dump();
+    ADD_FAILURE() << "no token labelled '" << tokenLabel_ << "' in " << response.dump();
     return "";
 }
 
@@ -296,7 +312,7 @@ std::string AgentTest::listObjectsText(const fs::path& softHsmConf) const {
                                            "--module",
                                            kunci::test::SoftHsm::modulePath(),
                                            "--token-label",
-                                           std::string(kTokenLabel),
+                                           tokenLabel_,
                                            "--login",
                                            "--pin",
                                            std::string(kUserPin),
@@ -341,7 +357,7 @@ std::string AgentTest::readObjectDer(const std::string& type, const std::string&
     const auto out = work_.path() / (type + "-" + keyId + ".der");
     const auto result =
         tool({KUNCI_PKCS11_TOOL_PATH, "--module", kunci::test::SoftHsm::modulePath(),
-              "--token-label", std::string(kTokenLabel), "--login", "--pin", std::string(kUserPin),
+              "--token-label", tokenLabel_, "--login", "--pin", std::string(kUserPin),
               "--read-object", "--type", type, "--id", keyId, "--output-file", out.string()});
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return fs::exists(out) ? readFile(out) : "";

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -39,13 +41,35 @@ struct FailedStart {
     std::string err;
 };
 
+/** How the tests run kunci-agent: the Linux build directly (the default), or another build
+ *  through a runner, e.g. kunci-agent.exe under wine (tests/windows). */
+struct AgentLauncher {
+    /** What comes before the agent's own arguments. */
+    std::vector<std::string> command{KUNCI_AGENT_PATH};
+    /** A path as the agent takes it on its command line. */
+    std::function<std::string(const std::filesystem::path&)> agentPath =
+        [](const std::filesystem::path& path) { return path.string(); };
+    /** The PKCS#11 module the agent loads when the test names none. */
+    std::string module = kunci::test::SoftHsm::modulePath();
+    /** Appended to agentArgs(), e.g. --no-pinentry. */
+    std::vector<std::string> extraArgs;
+    /** Set in the agent's environment over the SoftHSM one, e.g. SOFTHSM2_CONF in the form the
+     *  agent's build reads. */
+    std::map<std::string, std::string> env;
+    /** The listening line may end in "\r\n" (a Windows program's text-mode stdout). */
+    bool crlfLines = false;
+    /** The signal that asks the agent to stop cleanly (under wine SIGINT, which wine delivers
+     *  as CTRL_C_EVENT; SIGTERM ends a wine process without running any of its code). */
+    int stopSignal = SIGTERM;
+};
+
 /** A kunci-agent process whose first stdout line has been read and checked. */
 class Agent {
 public:
     /** Starts the agent with args (without argv[0]), extraEnv and stderr in stderrFile, and
      *  reads its first line. Throws std::runtime_error if it ends before printing one. */
     Agent(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-          const std::filesystem::path& stderrFile);
+          const std::filesystem::path& stderrFile, const AgentLauncher& launcher = {});
 
     /** The first stdout line, as printed. */
     const std::string& firstLine() const { return firstLine_; }
@@ -111,19 +135,25 @@ protected:
 
     /** The arguments the brief prescribes, with listen as given. */
     std::vector<std::string> agentArgs(const std::string& listen = "127.0.0.1:0") const;
-    /** The agent's environment: the SoftHSM one plus agentExtraEnv_. */
+    /** The environment of every agent start: the SoftHSM one, then the launcher's. */
+    std::map<std::string, std::string> launchEnv() const;
+    /** The agent's environment: launchEnv() plus agentExtraEnv_. */
     std::map<std::string, std::string> agentEnv() const;
     /** Starts (or restarts, after the previous one ended) the agent; its stderr goes to a new
      *  file in the work dir. Fails the test (fatally) if the first line is wrong. */
     void startAgent();
+    /** startAgent() with these arguments instead of agentArgs(). */
+    void startAgent(const std::vector<std::string>& args);
     /** Starts an agent that is expected NOT to start; kills it if it printed a line. */
     FailedStart startExpectingFailure(const std::vector<std::string>& args);
-    /** SIGTERM, then the exit code. */
+    /** The launcher's stop signal (SIGTERM by default), then the exit code. */
     int stopAgent();
     Agent& agent() { return *agent_; }
     std::uint16_t port() const { return agent_->port(); }
 
-    std::unique_ptr<kunci::test::WsClient> connect(std::string origin = std::string(kOrigin));
+    /** A WebSocket client of the agent, upgraded with this Origin. */
+    virtual std::unique_ptr<kunci::test::WsClient> connect(
+        std::string origin = std::string(kOrigin));
     /** The token id tokens.list gives for our token (fatal failure if missing). */
     std::string tokenId(kunci::test::WsClient& client);
 
@@ -167,7 +197,11 @@ protected:
     std::filesystem::path statePath() const { return state_.path(); }
     const std::string& tokenSerial() const { return tokenSerial_; }
 
-    /** The module the agent loads (empty: SoftHSM's), e.g. the fault-injecting module. */
+    /** How the agent is run; a fixture sets it before it starts the agent. */
+    AgentLauncher launcher_;
+    /** The label of the token SetUp creates; a fixture may change it before SetUp. */
+    std::string tokenLabel_{kTokenLabel};
+    /** The module the agent loads (empty: the launcher's), e.g. the fault-injecting module. */
     std::string agentModule_;
     /** Added to the agent's environment, e.g. KUNCI_FAULT_PLAN. */
     std::map<std::string, std::string> agentExtraEnv_;

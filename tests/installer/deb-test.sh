@@ -74,7 +74,7 @@ mkdir -p "$home/.local/state"
 mkdir -m 700 "$state"
 echo "made before the package was installed" >"$state/made-before-install"
 
-policy_dirs="/etc/opt/chrome /etc/chromium /etc/opt/edge /etc/brave"
+policy_dirs="/etc/opt/chrome /etc/chromium /etc/opt/edge /etc/brave /etc/firefox"
 absent_before=
 for dir in $policy_dirs; do
     [ -e "$dir" ] || absent_before="$absent_before $dir"
@@ -127,9 +127,19 @@ grep -q "no allowed origin" "$tmp/check.err" || fail "--check-config did not say
 step "no origin: no browser policy"
 policies="/etc/opt/chrome/policies/managed/kunci.json /etc/chromium/policies/managed/kunci.json
 /etc/opt/edge/policies/managed/kunci.json /etc/brave/policies/managed/kunci.json"
-for policy in $policies; do
+loopback_policies="/etc/opt/chrome/policies/managed/kunci-loopback.json
+/etc/chromium/policies/managed/kunci-loopback.json
+/etc/opt/edge/policies/managed/kunci-loopback.json
+/etc/brave/policies/managed/kunci-loopback.json"
+firefox_policy=/etc/firefox/policies/policies.json
+for policy in $policies $loopback_policies; do
     [ ! -e "$policy" ] || fail "$policy written with no origin configured"
 done
+# Firefox's file may be another package's or the admin's: checked only when kunci may own it.
+firefox_ours=no
+case " $absent_before " in *" /etc/firefox "*) firefox_ours=yes ;; esac
+[ "$firefox_ours" = no ] || [ ! -e "$firefox_policy" ] ||
+    fail "$firefox_policy written with no origin configured"
 
 step "configure the AMS origin in /etc/kunci/agent.conf"
 origin=https://ams.deb-test.example
@@ -164,6 +174,14 @@ for policy in $policies; do
     grep -q "\"LocalNetworkAccessAllowedForUrls\": \[\"$origin\"\]" "$policy" ||
         fail "$policy does not allow $origin"
 done
+for policy in $loopback_policies; do
+    grep -q "\"LoopbackNetworkAllowedForUrls\": \[\"$origin\"\]" "$policy" ||
+        fail "$policy does not allow $origin"
+done
+if [ "$firefox_ours" = yes ]; then
+    grep -q "\"SkipDomains\": \[\"${origin#https://}\"\]" "$firefox_policy" ||
+        fail "$firefox_policy does not skip ${origin#https://}"
+fi
 
 step "the installed agent starts with the configuration and a SoftHSM token, and stops"
 softhsm_module=
@@ -344,9 +362,11 @@ step "dpkg -r: the state dir and agent.conf stay, the programs and the policy go
 dpkg -r kunci
 [ ! -e /usr/bin/kunci-agent ] || fail "/usr/bin/kunci-agent still there after dpkg -r"
 [ -f /etc/kunci/agent.conf ] || fail "dpkg -r removed the conffile /etc/kunci/agent.conf"
-for policy in $policies; do
+for policy in $policies $loopback_policies; do
     [ ! -e "$policy" ] || fail "$policy still there after dpkg -r"
 done
+[ "$firefox_ours" = no ] || [ ! -e "$firefox_policy" ] ||
+    fail "$firefox_policy still there after dpkg -r"
 [ -f "$state/made-before-install" ] || fail "dpkg -r removed the state dir's contents"
 
 step "dpkg --purge: /etc/kunci goes, the state dir stays"

@@ -24,18 +24,20 @@ std::string trimmed(const std::string& text) {
     return text.substr(first, last - first + 1);
 }
 
-struct TokenLine {
-    std::string serial, label;
-};
-
-/** Initialised tokens as `softhsm2-util --show-slots` lists them: serial then label per slot. */
-std::vector<TokenLine> listTokens(const std::map<std::string, std::string>& env) {
+/** Initialised tokens as `softhsm2-util --show-slots` lists them. */
+std::vector<SlotToken> listTokens(const std::map<std::string, std::string>& env) {
     const RunResult result = run({"softhsm2-util", "--show-slots"}, env);
     if (result.exitCode != 0) {
         throw std::runtime_error("softhsm2-util --show-slots failed: " + result.err);
     }
-    std::vector<TokenLine> tokens;
-    std::istringstream lines(result.out);
+    return parseShowSlots(result.out);
+}
+
+}  // namespace
+
+std::vector<SlotToken> parseShowSlots(const std::string& output) {
+    std::vector<SlotToken> tokens;
+    std::istringstream lines(output);
     std::string line;
     std::string serial;
     while (std::getline(lines, line)) {
@@ -53,19 +55,9 @@ std::vector<TokenLine> listTokens(const std::map<std::string, std::string>& env)
     return tokens;
 }
 
-}  // namespace
-
 SoftHsm::SoftHsm() : confPath_(dir_.path() / "softhsm2.conf") {
     std::filesystem::create_directory(tokenDir());
-    {
-        std::ofstream conf(confPath_);
-        conf << "directories.tokendir = " << tokenDir().string() << "\n"
-             << "objectstore.backend = file\n"
-             << "log.level = ERROR\n";
-        if (!conf) {
-            throw std::runtime_error("cannot write " + confPath_.string());
-        }
-    }
+    writeConf(confPath_.filename().string(), tokenDir().string());
     if (const char* previous = std::getenv(kConfVariable); previous != nullptr) {
         previousConf_ = previous;
     }
@@ -78,6 +70,19 @@ SoftHsm::~SoftHsm() {
     } else {
         unsetenv(kConfVariable);
     }
+}
+
+std::filesystem::path SoftHsm::writeConf(const std::string& name,
+                                         const std::string& tokenDirText) const {
+    const auto path = dir_.path() / name;
+    std::ofstream conf(path);
+    conf << "directories.tokendir = " << tokenDirText << "\n"
+         << "objectstore.backend = file\n"
+         << "log.level = ERROR\n";
+    if (!conf) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+    return path;
 }
 
 std::map<std::string, std::string> SoftHsm::env() const {
@@ -95,7 +100,7 @@ std::string SoftHsm::modulePath() {
 std::string SoftHsm::createToken(const std::string& label, const std::string& userPin,
                                  const std::string& soPin) {
     std::set<std::string> before;
-    for (const TokenLine& token : listTokens(env())) {
+    for (const SlotToken& token : listTokens(env())) {
         before.insert(token.serial);
     }
     const RunResult result = run({"softhsm2-util", "--init-token", "--free", "--label", label,
@@ -105,7 +110,7 @@ std::string SoftHsm::createToken(const std::string& label, const std::string& us
     if (result.exitCode != 0) {
         throw std::runtime_error("softhsm2-util --init-token failed: " + result.err + result.out);
     }
-    for (const TokenLine& token : listTokens(env())) {
+    for (const SlotToken& token : listTokens(env())) {
         if (token.label == label && !before.contains(token.serial)) {
             return token.serial;
         }

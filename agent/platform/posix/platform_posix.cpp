@@ -53,6 +53,10 @@ void prepareProcess() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
+std::vector<std::string> commandLineArguments(int argc, char** argv) {
+    return {argv + 1, argv + argc};
+}
+
 std::tm localTime(std::time_t t) {
     std::tm local{};
     if (::localtime_r(&t, &local) == nullptr) {
@@ -73,18 +77,6 @@ void setEnvironmentVariable(const std::string& name, const std::string& value) {
     if (::setenv(name.c_str(), value.c_str(), 1) != 0) {
         throw std::system_error(errno, std::generic_category(), "setenv " + name);
     }
-}
-
-Handle& Handle::operator=(Handle&& other) noexcept {
-    if (this != &other) {
-        reset();
-        native_ = other.release();
-    }
-    return *this;
-}
-
-Handle::Native Handle::release() noexcept {
-    return std::exchange(native_, kInvalid);
 }
 
 void Handle::reset() noexcept {

@@ -178,18 +178,6 @@ ExitStatus statusOf(int status) {
 
 }  // namespace
 
-int ExitStatus::shellCode() const {
-    switch (how) {
-        case How::Exited:
-            return code;
-        case How::Signalled:
-            return 128 + code;
-        case How::Unknown:
-            break;
-    }
-    return -1;
-}
-
 ChildProcess::ChildProcess(const SpawnOptions& options) {
     if (options.argv.empty()) {
         throw std::invalid_argument("a child process needs a program");
@@ -399,33 +387,6 @@ std::string firstLine(const std::string& text) {
 }
 
 }  // namespace
-
-std::string escapeMarkup(std::string_view text) {
-    std::string escaped;
-    escaped.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                escaped += "&amp;";
-                break;
-            case '<':
-                escaped += "&lt;";
-                break;
-            case '>':
-                escaped += "&gt;";
-                break;
-            case '"':
-                escaped += "&quot;";
-                break;
-            case '\'':
-                escaped += "&apos;";
-                break;
-            default:
-                escaped += c;
-        }
-    }
-    return escaped;
-}
 
 std::optional<std::string> showDesktopNotification(std::string_view title, std::string_view body,
                                                    const std::string& program,

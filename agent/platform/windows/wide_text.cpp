@@ -4,6 +4,7 @@
 #include <windows.h>
 
 #include <climits>
+#include <string>
 #include <system_error>
 
 namespace kunci::agent::platform {
@@ -54,6 +55,26 @@ std::string narrow(std::wstring_view utf16) {
         throwLastError("text is not valid UTF-16");
     }
     return text;
+}
+
+std::string systemErrorText(unsigned long code) {
+    wchar_t* buffer = nullptr;
+    const DWORD length = FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, code, 0, reinterpret_cast<wchar_t*>(&buffer), 0, nullptr);
+    std::wstring text(buffer != nullptr ? buffer : L"", length);
+    LocalFree(buffer);
+    while (!text.empty() && (text.back() == L'\n' || text.back() == L'\r' || text.back() == L' ')) {
+        text.pop_back();
+    }
+    std::string sentence;
+    try {
+        sentence = narrow(text);
+    } catch (const std::system_error&) {
+        sentence.clear();
+    }
+    const std::string number = "error " + std::to_string(code);
+    return sentence.empty() ? number : sentence + " (" + number + ")";
 }
 
 }  // namespace kunci::agent::platform

@@ -15,4 +15,9 @@ std::wstring widen(std::string_view utf8);
  *  valid UTF-16 (a lone surrogate). */
 std::string narrow(std::wstring_view utf16);
 
+/** The system's own sentence for a Windows error code (FormatMessageW, UTF-8, no trailing
+ *  newline), with the number: "The specified module could not be found. (error 126)". The C++
+ *  library's std::system_category() knows only a few codes' texts under mingw. */
+std::string systemErrorText(unsigned long code);
+
 }  // namespace kunci::agent::platform

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// The parts of the platform layer that are the same on every system.
+#include <utility>
+
+#include "agent/platform/platform.hpp"
+
+namespace kunci::agent::platform {
+
+std::filesystem::path pathFromUtf8(std::string_view utf8) {
+    // char8_t text is UTF-8 on every system; on POSIX it is taken byte for byte.
+    return std::filesystem::path(
+        std::u8string_view(reinterpret_cast<const char8_t*>(utf8.data()), utf8.size()));
+}
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+    if (this != &other) {
+        reset();
+        native_ = other.release();
+    }
+    return *this;
+}
+
+Handle::Native Handle::release() noexcept {
+    return std::exchange(native_, kInvalid);
+}
+
+int ExitStatus::shellCode() const {
+    switch (how) {
+        case How::Exited:
+            return code;
+        case How::Signalled:
+            return 128 + code;
+        case How::Unknown:
+            break;
+    }
+    return -1;
+}
+
+std::string escapeMarkup(std::string_view text) {
+    std::string escaped;
+    escaped.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                escaped += "&amp;";
+                break;
+            case '<':
+                escaped += "&lt;";
+                break;
+            case '>':
+                escaped += "&gt;";
+                break;
+            case '"':
+                escaped += "&quot;";
+                break;
+            case '\'':
+                escaped += "&apos;";
+                break;
+            default:
+                escaped += c;
+        }
+    }
+    return escaped;
+}
+
+}  // namespace kunci::agent::platform
