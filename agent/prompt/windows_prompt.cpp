@@ -46,10 +46,12 @@ public:
         dword(style | DS_SETFONT | DS_MODALFRAME | DS_CENTER | WS_POPUP | WS_CAPTION | WS_SYSMENU);
         dword(WS_EX_TOPMOST | WS_EX_APPWINDOW);
         countAt_ = words_.size();
-        words_.push_back(0);                // items, counted as they are added
-        words_.insert(words_.end(), 4, 0);  // x, y, cx, cy: set by finish
-        words_.push_back(0);                // no menu
-        words_.push_back(0);                // the standard dialog class
+        words_.push_back(0);  // items, counted as they are added
+        for (int i = 0; i < 4; ++i) {
+            words_.push_back(0);  // x, y, cx, cy: set by finish
+        }
+        words_.push_back(0);  // no menu
+        words_.push_back(0);  // the standard dialog class
         text(title);
         words_.push_back(9);  // points
         text(L"Segoe UI");
@@ -86,7 +88,9 @@ private:
         words_.push_back(HIWORD(value));
     }
     void text(std::wstring_view value) {
-        words_.insert(words_.end(), value.begin(), value.end());
+        for (wchar_t unit : value) {
+            words_.push_back(static_cast<WORD>(unit));
+        }
         words_.push_back(0);
     }
 
