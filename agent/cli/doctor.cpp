@@ -141,7 +141,8 @@ private:
                        candidate.skipped == "not on this machine") {
                 ++absent;
             } else {
-                skipped.push_back({Status::Ok, "module",
+                // A vendor module built for another processor is the holder's token unusable.
+                skipped.push_back({candidate.wrongMachine ? Status::Warn : Status::Ok, "module",
                                    candidate.path + " (" + foundBy(candidate) +
                                        "): not loaded: " + candidate.skipped});
             }
@@ -178,6 +179,12 @@ private:
             return;
         }
         for (const auto& [path, reason] : modules) {
+            // Loading it would only say "not a valid application": say which processor instead.
+            if (const auto wrong = agent::wrongMachine(path)) {
+                add(discovered ? Status::Warn : Status::Fail, "module",
+                    path + " (" + reason + ") cannot be loaded: " + *wrong);
+                continue;
+            }
             try {
                 auto module = std::make_unique<pkcs11::Module>(path);
                 const auto& info = module->info();

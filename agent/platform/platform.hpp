@@ -256,7 +256,12 @@ std::string escapeMarkup(std::string_view text);
  *  not. POSIX: runs `program --app-name=kunci --urgency=normal -- TITLE BODY` (libnotify's
  *  notify-send, with the body escaped as the freedesktop service reads markup); unreachable
  *  when DBUS_SESSION_BUS_ADDRESS is unset or empty, the program is missing, fails, or does not
- *  finish within timeout (then killed). */
+ *  finish within timeout (then killed). Windows: program is ignored (Windows shows
+ *  notifications itself, no helper program is needed): a balloon from an icon in the
+ *  notification area (a toast on Windows 10 and 11), owned by a hidden window on a thread of its
+ *  own that removes the icon once the balloon goes (30 s at most); unreachable when the
+ *  notification area takes no icon (no taskbar, e.g. a service session) or does not answer
+ *  within timeout. The text is cut to the balloon's 63 (title) and 255 (body) characters. */
 std::optional<std::string> showDesktopNotification(std::string_view title, std::string_view body,
                                                    const std::string& program,
                                                    std::chrono::milliseconds timeout);

@@ -16,6 +16,11 @@
 
 #include "agent/crypto/openssl.hpp"
 #include "agent/platform/platform.hpp"
+#include "agent/prompt/prompt_text.hpp"
+
+#ifdef _WIN32
+#include "agent/prompt/windows_prompt.hpp"
+#endif
 
 namespace kunci::agent {
 namespace {
@@ -79,77 +84,6 @@ struct Reply {
 /** The holder (or a hung pinentry) let the time for an answer run out. */
 struct ReplyTimeout {};
 
-/** Length of the UTF-8 sequence at text[i] and its code point; 0 when it is not valid UTF-8. */
-std::size_t decodeUtf8(std::string_view text, std::size_t i, char32_t& point) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    char32_t min = 0;
-    if (lead < 0x80) {
-        point = lead;
-        return 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2, point = lead & 0x1F, min = 0x80;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3, point = lead & 0x0F, min = 0x800;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4, point = lead & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) {
-        return 0;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0) != 0x80) {
-            return 0;
-        }
-        point = (point << 6) | (next & 0x3F);
-    }
-    if (point < min || point > 0x10FFFF || (point >= 0xD800 && point <= 0xDFFF)) {
-        return 0;
-    }
-    return length;
-}
-
-/** Characters that could move the cursor, recolour a terminal, or reorder what a dialog shows. */
-bool isControl(char32_t point) {
-    return point < 0x20 || (point >= 0x7F && point <= 0x9F) || point == 0x200E || point == 0x200F ||
-           (point >= 0x202A && point <= 0x202E) || (point >= 0x2066 && point <= 0x2069) ||
-           point == 0x2028 || point == 0x2029;
-}
-
-/** text as it may be shown to the holder: valid UTF-8 without control characters (each replaced
- *  by '?'), cut with "..." so that it takes at most budget bytes once Assuan-escaped. Token
- *  labels and origins are not ours to trust: a label could otherwise recolour the terminal or
- *  hide part of the description. */
-std::string plain(std::string_view text, std::size_t budget) {
-    std::string out;
-    std::size_t used = 0;
-    std::size_t cut = std::string::npos;  // where "..." goes if the whole does not fit
-    for (std::size_t i = 0; i < text.size();) {
-        char32_t point = 0;
-        std::size_t length = decodeUtf8(text, i, point);
-        std::string_view piece = text.substr(i, length);
-        if (length == 0 || isControl(point)) {
-            piece = "?";
-            length = std::max<std::size_t>(length, 1);
-        }
-        const std::size_t cost = piece == "%" ? 3 : piece.size();
-        if (cut == std::string::npos && used + cost + 3 > budget) {
-            cut = out.size();
-        }
-        out += piece;
-        used += cost;
-        i += length;
-    }
-    if (used > budget) {
-        out.resize(cut);
-        out += "...";
-    }
-    return out;
-}
-
 /** Assuan's escaping of a command's argument: '%', CR and LF as %XX. */
 std::string escape(std::string_view text) {
     std::string out;
@@ -169,7 +103,7 @@ std::string escape(std::string_view text) {
 }
 
 std::string tokenPhrase(const std::string& label) {
-    const std::string shown = plain(label, 64);
+    const std::string shown = shownText(label, 64);
     return shown.empty() ? "the token" : "the token \"" + shown + "\"";
 }
 
@@ -368,7 +302,7 @@ private:
         while (message.starts_with(' ')) {
             message.remove_prefix(1);
         }
-        reply.message = message.empty() ? "error " + std::to_string(code) : plain(message, 200);
+        reply.message = message.empty() ? "error " + std::to_string(code) : shownText(message, 200);
     }
 
     static void decodeData(std::string_view payload, WipedBuffer& data) {
@@ -443,14 +377,14 @@ std::optional<Secret> PinentryPrompt::askPin(const PinRequest& request) const {
     Pinentry pinentry(program_);
     pinentry.passTerminal();
     pinentry.optionalCommand("SETTIMEOUT " + std::to_string(holderTimeoutSeconds));
-    pinentry.command("SETTITLE " + escape("kunci: PIN for " + plain(request.tokenLabel, 64)));
+    pinentry.command("SETTITLE " + escape("kunci: PIN for " + shownText(request.tokenLabel, 64)));
     pinentry.command("SETDESC " +
-                     escape("The page " + plain(request.origin, 160) + " asks to " +
-                            plain(request.action, 160) + " on " + tokenPhrase(request.tokenLabel) +
-                            ".\nEnter the token's user PIN."));
+                     escape("The page " + shownText(request.origin, 160) + " asks to " +
+                            shownText(request.action, 160) + " on " +
+                            tokenPhrase(request.tokenLabel) + ".\nEnter the token's user PIN."));
     pinentry.command("SETPROMPT PIN:");
     if (request.retryMessage) {
-        pinentry.command("SETERROR " + escape(plain(*request.retryMessage, 200)));
+        pinentry.command("SETERROR " + escape(shownText(*request.retryMessage, 200)));
     }
     Reply reply;
     if (!pinentry.ask("GETPIN", reply)) {
@@ -474,10 +408,10 @@ bool PinentryPrompt::confirm(const ConfirmRequest& request) const {
     pinentry.passTerminal();
     pinentry.optionalCommand("SETTIMEOUT " + std::to_string(holderTimeoutSeconds));
     pinentry.command("SETTITLE " +
-                     escape("kunci: confirm use of " + plain(request.tokenLabel, 64)));
-    pinentry.command("SETDESC " + escape("The page " + plain(request.origin, 160) +
+                     escape("kunci: confirm use of " + shownText(request.tokenLabel, 64)));
+    pinentry.command("SETDESC " + escape("The page " + shownText(request.origin, 160) +
                                          " asks to use " + tokenPhrase(request.tokenLabel) + ":\n" +
-                                         plain(request.description, 300) + "\nAllow it?"));
+                                         shownText(request.description, 300) + "\nAllow it?"));
     pinentry.command("SETOK _Allow");
     pinentry.command("SETCANCEL _Refuse");
     Reply reply;
@@ -499,11 +433,17 @@ std::unique_ptr<PinPrompt> choosePinPrompt(const std::optional<std::string>& pin
     if (pinentryOption) {
         return std::make_unique<PinentryPrompt>(*pinentryOption);
     }
+#ifdef _WIN32
+    // Windows always has a desktop to ask on; kunci's own dialog needs no program installed.
+    static_cast<void>(env);
+    return std::make_unique<WindowsDialogPrompt>();
+#else
     const auto found = platform::findPromptProgram(env);
     if (!found) {
         return nullptr;
     }
     return std::make_unique<PinentryPrompt>(found->string());
+#endif
 }
 
 }  // namespace kunci::agent

@@ -36,9 +36,10 @@ private:
 };
 
 /** The prompt the agent should use (protocol section 5): none with --no-pinentry; the given
- *  program with --pinentry; otherwise the first `pinentry` in PATH's absolute directories, but
- *  only when DISPLAY or WAYLAND_DISPLAY is set and not empty (a graphical session). Null: no
- *  prompt (the agent answers pin-required). */
+ *  program with --pinentry (on Windows too: Gpg4win's pinentry-w32 speaks Assuan); otherwise,
+ *  POSIX: the first `pinentry` in PATH's absolute directories, but only when DISPLAY or
+ *  WAYLAND_DISPLAY is set and not empty (a graphical session); Windows: kunci's own dialogs
+ *  (WindowsDialogPrompt). Null: no prompt (the agent answers pin-required). */
 std::unique_ptr<PinPrompt> choosePinPrompt(const std::optional<std::string>& pinentryOption,
                                            bool noPinentry, const EnvLookup& env);
 
