@@ -14,6 +14,7 @@
 #include "agent/config/options.hpp"
 #include "agent/demo/demo.hpp"
 #include "agent/demo/demo_page.hpp"
+#include "agent/platform/log_file.hpp"
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/prompt/pinentry.hpp"
@@ -37,8 +38,48 @@ std::optional<std::string> environment(const char* name) {
     return agent::platform::environmentVariable(name);
 }
 
+/** The log when the agent has no standard error (kunci-agentw.exe); set before any thread
+ *  starts. */
+std::unique_ptr<agent::platform::LogFile> logFile;
+
 void logLine(std::string_view line) {
+    if (logFile) {
+        logFile->write("kunci-agent: " + std::string(line));
+        return;
+    }
     std::cerr << "kunci-agent: " << line << std::endl;
+}
+
+/** Without a standard error, the log goes to the state directory's agent.log. Never throws: a
+ *  log that cannot be opened leaves the lines unwritten, not the agent stopped. */
+void logToFileWithoutStandardError(const std::filesystem::path& stateDir) {
+    if (logFile || agent::platform::hasStandardError()) {
+        return;
+    }
+    try {
+        agent::platform::makePrivateDirectory(stateDir);
+        logFile =
+            std::make_unique<agent::platform::LogFile>(agent::platform::agentLogFile(stateDir));
+    } catch (const std::exception&) {
+    }
+}
+
+/** A line for the person who started the agent (stdout); into the log file too when there is
+ *  one, which then stands in for the console. */
+void announce(const std::string& line) {
+    std::cout << line << std::endl;
+    if (logFile) {
+        logLine(line);
+    }
+}
+
+/** Why the agent does not start, before its options say where its state is: in the default
+ *  state directory's log when there is no standard error. */
+void reportEarlyFailure(std::string_view message) {
+    if (const auto place = agent::platform::defaultStateDirectory(environment)) {
+        logToFileWithoutStandardError(place->path);
+    }
+    logLine(message);
 }
 
 std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& options) {
@@ -65,6 +106,7 @@ std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& o
 int run(const agent::Options& given) {
     const agent::Options options =
         given.demo ? agent::demo::demoOptions(given, environment) : given;
+    logToFileWithoutStandardError(options.stateDir);
     agent::Journal journal(options.stateDir);
     // --demo: its own SoftHSM (SOFTHSM2_CONF), CA and token, made once the journal holds the
     // directory and before any module loads or thread starts.
@@ -155,6 +197,9 @@ int run(const agent::Options& given) {
         workers.join();
         io.stop();
     });
+    if (auto problem = agent::platform::hearStopRequests()) {
+        logLine(*problem);
+    }
     server.start();
     if (!options.noTokenWatch) {
         watcher.start();
@@ -163,17 +208,20 @@ int run(const agent::Options& given) {
         checkExpiry(registry.tokens());
     }
     const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
-    std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
-              << std::endl;
+    announce("kunci-agent listening on ws://" + host + ':' + std::to_string(server.port()) + "/v1");
     if (demo) {
         for (const auto& line : demo->banner(options.listenHost, server.port())) {
-            std::cout << line << std::endl;
+            announce(line);
         }
     }
 
     io.run();
     watcher.stop();
     workers.join();
+    if (logFile) {
+        // A console's holder sees the exit code; the log's reader sees this.
+        logLine("stopped");
+    }
     return EXIT_SUCCESS;
 }
 
@@ -186,10 +234,10 @@ int main(int argc, char** argv) {
     try {
         options = agent::parseOptions(arguments, environment);
     } catch (const agent::ConfigError& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        reportEarlyFailure(error.what());
         return 2;
     } catch (const agent::UsageError& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        reportEarlyFailure(error.what());
         const bool checking = std::any_of(arguments.begin(), arguments.end(), [](const auto& a) {
             return a == "--check-config" || a == "--list-modules" || a == "--print-origins";
         });
@@ -228,7 +276,7 @@ int main(int argc, char** argv) {
     try {
         return run(options);
     } catch (const std::exception& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        logLine(error.what());
         return EXIT_FAILURE;
     }
 }

@@ -43,6 +43,20 @@ void setEnvironmentVariable(const std::string& name, const std::string& value);
  *  SIGTERM (so that a signal_set on SIGTERM stops the agent cleanly). */
 void prepareProcess();
 
+/** Makes the system's requests that the agent stop, where they are not signals, the SIGTERM it
+ *  stops on (one way to stop). Windows: a hidden top-level window on a thread of its own, for the
+ *  rest of the process's life: WM_CLOSE (`taskkill /pid N` without /f) raises SIGTERM; the
+ *  session's end is allowed (WM_QUERYENDSESSION), then WM_ENDSESSION raises SIGTERM and holds the
+ *  system's end of the process (30 s at most) while the agent stops: the process's own
+ *  end ends that wait. POSIX: nothing to do (they are signals). Call once, after a handler for
+ *  SIGTERM is in place. nullopt when the requests are heard, else why not (no desktop to make a
+ *  window on: wine without a display). */
+std::optional<std::string> hearStopRequests();
+
+/** Whether the process has a standard error to log to. POSIX: always. Windows: not when it was
+ *  started without one (kunci-agentw.exe, a GUI program, from the logon's Run entry). */
+bool hasStandardError();
+
 /** The program's arguments after its name, as UTF-8: POSIX: argv as given; Windows: the
  *  process's UTF-16 command line (argv is in the ANSI code page there). */
 std::vector<std::string> commandLineArguments(int argc, char** argv);

@@ -53,6 +53,14 @@ void prepareProcess() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
+std::optional<std::string> hearStopRequests() {
+    return std::nullopt;
+}
+
+bool hasStandardError() {
+    return true;
+}
+
 std::vector<std::string> commandLineArguments(int argc, char** argv) {
     return {argv + 1, argv + argc};
 }
