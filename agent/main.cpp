@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <string>
 
 #include "agent/audit/audit_log.hpp"
 #include "agent/config/options.hpp"
@@ -69,7 +71,7 @@ void logToFileWithoutStandardError(const std::filesystem::path& stateDir) {
 void announce(const std::string& line) {
     std::cout << line << std::endl;
     if (logFile) {
-        logLine(line);
+        logFile->write(line);
     }
 }
 
@@ -85,7 +87,11 @@ void reportEarlyFailure(std::string_view message) {
 std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& options) {
     auto paths = options.modules.empty() ? agent::defaultModulePaths() : options.modules;
     if (paths.empty()) {
-        logLine("no PKCS#11 module named and none registered with p11-kit; no token will be seen");
+        const auto registry = agent::platform::moduleRegistryName();
+        logLine("no PKCS#11 module named and " +
+                (registry ? "none registered with " + *registry
+                          : std::string("none found (OpenSC's, known vendor paths)")) +
+                "; no token will be seen");
     }
     std::vector<std::unique_ptr<pkcs11::Module>> modules;
     for (const auto& path : paths) {

@@ -248,11 +248,13 @@ private:
         if (!client) {
             add(Status::Warn, "agent",
                 "none listens on " + url.text() +
-                    " (start it: systemctl --user start kunci-agent); kunci works alone");
+                    " (start it: " + agent::platform::agentStartAdvice() + "); kunci works alone");
             add(Status::Ok, "port", "port " + std::to_string(url.port) + " is free");
             return;
         }
-        if (listener && processName(*listener) == "kunci-agent") {
+        // kunci-agentw: the same agent as a Windows GUI program (started at logon).
+        const std::string listenerName = listener ? processName(*listener) : std::string();
+        if (listenerName == "kunci-agent" || listenerName == "kunci-agentw") {
             agentPid_ = listener;
             add(Status::Ok, "port",
                 "port " + std::to_string(url.port) + " is kunci-agent's, " + who);

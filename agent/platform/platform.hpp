@@ -163,6 +163,29 @@ struct DefaultPlace {
 std::optional<DefaultPlace> defaultStateDirectory(const EnvLookup& env);
 /** The system-wide configuration file (POSIX: /etc/kunci/agent.conf). */
 std::filesystem::path systemConfigFile();
+/** The default places as a help text names them (the environment's variables unexpanded). */
+struct PlaceNames {
+    /** POSIX: $XDG_STATE_HOME/kunci or ~/.local/state/kunci; Windows: %LOCALAPPDATA%\kunci. */
+    std::string stateDir;
+    /** POSIX: $XDG_CONFIG_HOME/kunci/agent.conf; Windows: %APPDATA%\kunci\agent.conf. */
+    std::string userConfig;
+    /** The user's file when the environment does not name it; POSIX:
+     *  ~/.config/kunci/agent.conf; Windows: none (empty). */
+    std::string userConfigFallback;
+};
+PlaceNames placeNames();
+
+/** How a person starts the agent that does not run, in words for a message (POSIX:
+ *  `systemctl --user start kunci-agent`; Windows: sign in again, or start kunci-agentw.exe
+ *  beside this program). */
+std::string agentStartAdvice();
+/** What the holder is asked a PIN with when no prompt program is configured, in words (POSIX:
+ *  the first pinentry in PATH, in a graphical session; Windows: kunci's own dialog). */
+std::string defaultPromptDescription();
+/** The system's registry of PKCS#11 modules by name (POSIX: p11-kit); nullopt when the system
+ *  has none (Windows: modules are found at known places). */
+std::optional<std::string> moduleRegistryName();
+
 /** The user's configuration file; nullopt when the environment does not say (POSIX:
  *  $XDG_CONFIG_HOME/kunci/agent.conf when absolute, else ~/.config/kunci/agent.conf). */
 std::optional<std::filesystem::path> userConfigFile(const EnvLookup& env);

@@ -147,7 +147,7 @@ protected:
 
 TEST_F(AgentStopTest, GuiAgentWithoutStandardHandlesLogsToItsStateAndStopsOnTaskkill) {
     AgentProcess agent(agentDirectory / "kunci-agentw.exe", arguments(), std::nullopt);
-    ASSERT_TRUE(agent.waitForText(log_, "kunci-agent: kunci-agent listening on ws://127.0.0.1:"))
+    ASSERT_TRUE(agent.waitForText(log_, "kunci-agent listening on ws://127.0.0.1:"))
         << readBytes(log_);
     EXPECT_EQ(readBytes(log_).find("not heard"), std::string::npos) << readBytes(log_);
 

@@ -137,7 +137,7 @@ expect_no_policies() {
 expect_installed() {
     local file
     for file in kunci-agent.exe kunci-agentw.exe kunci.exe softhsm2.dll softhsm2-util.exe \
-        known-modules.txt README.txt kunci-set-origin.cmd; do
+        SoftHSM-LICENSE.txt known-modules.txt README.txt kunci-set-origin.cmd; do
         check "installed $file" test -f "$program_dir/$file"
     done
     # The GUI variant: no console window on the holder's desktop.
