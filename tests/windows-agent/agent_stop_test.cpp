@@ -122,6 +122,20 @@ int taskkill(DWORD id) {
     return status ? status->shellCode() : -1;
 }
 
+/** The agent's hidden window (top-level, of its class), nullptr when it has none. */
+HWND stopWindowOf(DWORD id) {
+    HWND window = nullptr;
+    while ((window = FindWindowExW(nullptr, window, L"kunci-agent stop requests", nullptr)) !=
+           nullptr) {
+        DWORD owner = 0;
+        GetWindowThreadProcessId(window, &owner);
+        if (owner == id) {
+            return window;
+        }
+    }
+    return nullptr;
+}
+
 class AgentStopTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -164,6 +178,28 @@ TEST_F(AgentStopTest, GuiAgentWithoutStandardHandlesLogsToItsStateAndStopsOnTask
     EXPECT_EQ(log.substr(log.size() - std::string("kunci-agent: stopped\n").size()),
               "kunci-agent: stopped\n")
         << log;
+}
+
+TEST_F(AgentStopTest, GuiAgentAllowsTheSessionsEndAndStopsCleanlyAtIt) {
+    AgentProcess agent(agentDirectory / "kunci-agentw.exe", arguments(), std::nullopt);
+    ASSERT_TRUE(agent.waitForText(log_, "kunci-agent listening on ws://127.0.0.1:"))
+        << readBytes(log_);
+    const HWND window = stopWindowOf(agent.id());
+    ASSERT_NE(window, nullptr);
+    DWORD_PTR answer = 0;
+    ASSERT_NE(SendMessageTimeoutW(window, WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF, SMTO_NORMAL,
+                                  10'000, &answer),
+              0);
+    EXPECT_EQ(answer, static_cast<DWORD_PTR>(TRUE)) << "the agent holds the sign-out up";
+    EXPECT_TRUE(agent.running()) << "the question alone stops nothing";
+    // The window answers WM_ENDSESSION only when the process ends (or after 30 s): the agent has
+    // stopped cleanly by then.
+    SendMessageTimeoutW(window, WM_ENDSESSION, TRUE, ENDSESSION_LOGOFF, SMTO_NORMAL, 60'000,
+                        &answer);
+    EXPECT_EQ(agent.waitForExit(), std::optional<DWORD>(0));
+    const std::string log = readBytes(log_);
+    EXPECT_NE(log.find("kunci-agent: stopping\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("kunci-agent: stopped\n"), std::string::npos) << log;
 }
 
 TEST_F(AgentStopTest, ConsoleAgentLogsToStandardErrorAndStopsOnTaskkill) {
