@@ -60,7 +60,10 @@ std::optional<std::string> makeWindow() {
     // WM_CLOSE nor the session's end.
     if (CreateWindowExW(0, kWindowClass, L"kunci-agent", WS_OVERLAPPED, 0, 0, 0, 0, nullptr,
                         nullptr, instance, nullptr) == nullptr) {
-        return "no window can be made (error " + std::to_string(GetLastError()) + "): no desktop?";
+        const DWORD error = GetLastError();
+        return "no window can be made" +
+               (error != 0 ? " (error " + std::to_string(error) + ")" : std::string()) +
+               ": no desktop?";
     }
     return std::nullopt;
 }
