@@ -9,11 +9,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <string>
 
 #include "agent/audit/audit_log.hpp"
 #include "agent/config/options.hpp"
 #include "agent/demo/demo.hpp"
 #include "agent/demo/demo_page.hpp"
+#include "agent/platform/log_file.hpp"
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/prompt/pinentry.hpp"
@@ -37,14 +40,58 @@ std::optional<std::string> environment(const char* name) {
     return agent::platform::environmentVariable(name);
 }
 
+/** The log when the agent has no standard error (kunci-agentw.exe); set before any thread
+ *  starts. */
+std::unique_ptr<agent::platform::LogFile> logFile;
+
 void logLine(std::string_view line) {
+    if (logFile) {
+        logFile->write("kunci-agent: " + std::string(line));
+        return;
+    }
     std::cerr << "kunci-agent: " << line << std::endl;
+}
+
+/** Without a standard error, the log goes to the state directory's agent.log. Never throws: a
+ *  log that cannot be opened leaves the lines unwritten, not the agent stopped. */
+void logToFileWithoutStandardError(const std::filesystem::path& stateDir) {
+    if (logFile || agent::platform::hasStandardError()) {
+        return;
+    }
+    try {
+        agent::platform::makePrivateDirectory(stateDir);
+        logFile =
+            std::make_unique<agent::platform::LogFile>(agent::platform::agentLogFile(stateDir));
+    } catch (const std::exception&) {
+    }
+}
+
+/** A line for the person who started the agent (stdout); into the log file too when there is
+ *  one, which then stands in for the console. */
+void announce(const std::string& line) {
+    std::cout << line << std::endl;
+    if (logFile) {
+        logFile->write(line);
+    }
+}
+
+/** Why the agent does not start, before its options say where its state is: in the default
+ *  state directory's log when there is no standard error. */
+void reportEarlyFailure(std::string_view message) {
+    if (const auto place = agent::platform::defaultStateDirectory(environment)) {
+        logToFileWithoutStandardError(place->path);
+    }
+    logLine(message);
 }
 
 std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& options) {
     auto paths = options.modules.empty() ? agent::defaultModulePaths() : options.modules;
     if (paths.empty()) {
-        logLine("no PKCS#11 module named and none registered with p11-kit; no token will be seen");
+        const auto registry = agent::platform::moduleRegistryName();
+        logLine("no PKCS#11 module named and " +
+                (registry ? "none registered with " + *registry
+                          : std::string("none found (OpenSC's, known vendor paths)")) +
+                "; no token will be seen");
     }
     std::vector<std::unique_ptr<pkcs11::Module>> modules;
     for (const auto& path : paths) {
@@ -65,6 +112,7 @@ std::vector<std::unique_ptr<pkcs11::Module>> loadModules(const agent::Options& o
 int run(const agent::Options& given) {
     const agent::Options options =
         given.demo ? agent::demo::demoOptions(given, environment) : given;
+    logToFileWithoutStandardError(options.stateDir);
     agent::Journal journal(options.stateDir);
     // --demo: its own SoftHSM (SOFTHSM2_CONF), CA and token, made once the journal holds the
     // directory and before any module loads or thread starts.
@@ -155,6 +203,9 @@ int run(const agent::Options& given) {
         workers.join();
         io.stop();
     });
+    if (auto problem = agent::platform::hearStopRequests()) {
+        logLine(*problem);
+    }
     server.start();
     if (!options.noTokenWatch) {
         watcher.start();
@@ -163,17 +214,20 @@ int run(const agent::Options& given) {
         checkExpiry(registry.tokens());
     }
     const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
-    std::cout << "kunci-agent listening on ws://" << host << ':' << server.port() << "/v1"
-              << std::endl;
+    announce("kunci-agent listening on ws://" + host + ':' + std::to_string(server.port()) + "/v1");
     if (demo) {
         for (const auto& line : demo->banner(options.listenHost, server.port())) {
-            std::cout << line << std::endl;
+            announce(line);
         }
     }
 
     io.run();
     watcher.stop();
     workers.join();
+    if (logFile) {
+        // A console's holder sees the exit code; the log's reader sees this.
+        logLine("stopped");
+    }
     return EXIT_SUCCESS;
 }
 
@@ -186,10 +240,10 @@ int main(int argc, char** argv) {
     try {
         options = agent::parseOptions(arguments, environment);
     } catch (const agent::ConfigError& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        reportEarlyFailure(error.what());
         return 2;
     } catch (const agent::UsageError& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        reportEarlyFailure(error.what());
         const bool checking = std::any_of(arguments.begin(), arguments.end(), [](const auto& a) {
             return a == "--check-config" || a == "--list-modules" || a == "--print-origins";
         });
@@ -228,7 +282,7 @@ int main(int argc, char** argv) {
     try {
         return run(options);
     } catch (const std::exception& error) {
-        std::cerr << "kunci-agent: " << error.what() << '\n';
+        logLine(error.what());
         return EXIT_FAILURE;
     }
 }

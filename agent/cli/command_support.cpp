@@ -7,6 +7,7 @@
 
 #include "agent/cli/errors.hpp"
 #include "agent/cli/pin_input.hpp"
+#include "agent/platform/platform.hpp"
 #include "agent/protocol/protocol_errors.hpp"
 
 namespace kunci::cli {
@@ -92,7 +93,21 @@ int listCommand(const std::vector<std::string>& args, const Environment& env, Io
     return 0;
 }
 
-const char* const kConnectionHelp =
+namespace {
+
+/** The default places of the agent's configuration and state, as the help says them. */
+std::string configFilesHelp() {
+    const agent::platform::PlaceNames places = agent::platform::placeNames();
+    return agent::platform::systemConfigFile().string() + ", then " + places.userConfig +
+           (places.userConfigFallback.empty()
+                ? "\n                     overriding it key by key)\n"
+                : " or\n                     " + places.userConfigFallback +
+                      " overriding it key by key)\n");
+}
+
+}  // namespace
+
+const std::string kConnectionHelp =
     "Reaching the agent (kunci uses the running kunci-agent when one listens, so that the\n"
     "journal has one writer, and runs the same engine itself otherwise):\n"
     "  --port PORT        the agent's port (default: the port of \"listen\" in agent.conf,\n"
@@ -101,15 +116,17 @@ const char* const kConnectionHelp =
     "  --origin ORIGIN    the page origin kunci presents to the agent (default: the first\n"
     "                     allowOrigins entry of agent.conf)\n"
     "  --config FILE      the agent's configuration, read as the agent reads it (default:\n"
-    "                     /etc/kunci/agent.conf, then $XDG_CONFIG_HOME/kunci/agent.conf or\n"
-    "                     ~/.config/kunci/agent.conf overriding it key by key)\n"
+    "                     " +
+    configFilesHelp() +
     "When no agent listens:\n"
     "  --module MODULE    a PKCS#11 module to load, repeatable: a path, or softhsm, opensc,\n"
     "                     p11-kit (default: \"modules\" of agent.conf, else the agent's\n"
     "                     discovery: p11-kit's registered modules, OpenSC's, known vendor\n"
     "                     paths; see kunci-agent --list-modules)\n"
     "  --state-dir DIR    the state directory (default: \"stateDir\" of agent.conf, else\n"
-    "                     $XDG_STATE_HOME/kunci or ~/.local/state/kunci)\n"
+    "                     " +
+    agent::platform::placeNames().stateDir +
+    ")\n"
     "Output:\n"
     "  --json             JSON on stdout for scripts (errors too: {\"error\":{...}})\n"
     "  -h, --help         this help\n";

@@ -15,7 +15,7 @@
 namespace kunci::cli {
 
 /** The help text of the options every engine command shares. */
-extern const char* const kConnectionHelp;
+extern const std::string kConnectionHelp;
 
 /** A command line with --port, --agent-url, --origin, --config, --module, --state-dir, --json
  *  and --help. */

@@ -50,8 +50,12 @@ struct Settings {
 };
 
 /** What modulesFrom says when no module is named: the agent's discovery. */
+#ifdef _WIN32
+inline constexpr const char* kDiscoveredModules = "discovered: OpenSC's, known vendor paths";
+#else
 inline constexpr const char* kDiscoveredModules =
     "discovered: p11-kit's registered modules, OpenSC's, known vendor paths";
+#endif
 
 /** What resolveSettings does with configuration files the agent would refuse. */
 enum class BadConfig {

@@ -14,6 +14,7 @@
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
 #include "agent/core/text.hpp"
+#include "agent/platform/log_file.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/protocol/protocol_views.hpp"
 #include "agent/renewal/renewal.hpp"
@@ -255,11 +256,13 @@ private:
         if (!client) {
             add(Status::Warn, "agent",
                 "none listens on " + url.text() +
-                    " (start it: systemctl --user start kunci-agent); kunci works alone");
+                    " (start it: " + agent::platform::agentStartAdvice() + "); kunci works alone");
             add(Status::Ok, "port", "port " + std::to_string(url.port) + " is free");
             return;
         }
-        if (listener && processName(*listener) == "kunci-agent") {
+        // kunci-agentw: the same agent as a Windows GUI program (started at logon).
+        const std::string listenerName = listener ? processName(*listener) : std::string();
+        if (listenerName == "kunci-agent" || listenerName == "kunci-agentw") {
             agentPid_ = listener;
             add(Status::Ok, "port",
                 "port " + std::to_string(url.port) + " is kunci-agent's, " + who);
@@ -347,6 +350,7 @@ private:
         checkLock(dir);
         checkJournal(dir);
         checkAudit(dir);
+        checkAgentLog(dir);
     }
 
     void checkLock(const fs::path& dir) {
@@ -441,6 +445,24 @@ private:
         } else {
             add(Status::Fail, "audit", "audit log: " + result.reason);
         }
+    }
+
+    /** The agent's log file, written only where it has no standard error (Windows, started at
+     *  logon): its place and last line. Nothing where there is none. */
+    void checkAgentLog(const fs::path& dir) {
+        const fs::path log = agent::platform::agentLogFile(dir);
+        std::ifstream in(log, std::ios::binary);
+        if (!in) {
+            return;
+        }
+        std::string line;
+        std::string last;
+        while (std::getline(in, line)) {
+            if (!line.empty()) {
+                last = line;
+            }
+        }
+        add(Status::Ok, "log", log.string() + (last.empty() ? "" : ": last line: " + last));
     }
 
     const Settings& settings_;

@@ -550,8 +550,7 @@ std::string describeSettings(const Options& options) {
          options.allowedOrigins.empty() ? "(none)" : joined(options.allowedOrigins)},
         {"stateDir", options.stateDir.string()},
         {"pinentry", options.pinentry ? *options.pinentry
-                                      : "(not set: the first pinentry in PATH, in a graphical "
-                                        "session)"},
+                                      : "(not set: " + platform::defaultPromptDescription() + ")"},
         {"noPinentry", options.noPinentry ? "true" : "false"},
         {"expiryWarningDays", std::to_string(options.expiryWarningDays)},
         {"noTokenWatch", options.noTokenWatch ? "true" : "false"},
@@ -567,28 +566,44 @@ std::string describeSettings(const Options& options) {
 }
 
 std::string usage() {
+    const platform::PlaceNames places = platform::placeNames();
+    const auto registry = platform::moduleRegistryName();
+    const std::string modulesDefault =
+        registry
+            ? "(default: " + *registry +
+                  "'s registered modules,\n"
+                  "                       OpenSC's, then known vendor paths; see --list-modules)\n"
+            : std::string(
+                  "(default: OpenSC's, then known vendor paths; see\n"
+                  "                       --list-modules)\n");
     return "usage: kunci-agent [--module PATH...] [--listen 127.0.0.1:PORT]\n"
            "                   [--allow-origin ORIGIN...] [--state-dir DIR] [--config FILE]\n"
            "                   [--pinentry PROGRAM | --no-pinentry] [--expiry-warning-days N]\n"
            "                   [--no-token-watch] [--demo]\n"
            "       kunci-agent --check-config | --list-modules | --print-origins [options]\n"
-           "  --module PATH        a PKCS#11 module (default: p11-kit's registered modules,\n"
-           "                       OpenSC's, then known vendor paths; see --list-modules)\n"
+           "  --module PATH        a PKCS#11 module " +
+           modulesDefault +
            "  --listen ADDR:PORT   127.0.0.1, [::1] or localhost only (default port " +
            std::to_string(KUNCI_DEFAULT_PORT) +
            "; 0 picks a free one)\n"
            "  --allow-origin ORIGIN  a page origin allowed to connect, e.g. "
            "https://ams.example.id\n"
            "  --state-dir DIR      pending renewals and the audit log (default\n"
-           "                       $XDG_STATE_HOME/kunci or ~/.local/state/kunci)\n"
+           "                       " +
+           places.stateDir +
+           ")\n"
            "  --expiry-warning-days N  warn the holder (desktop notification) of certificates\n"
            "                       expiring within N days (default 30; 0: never)\n"
            "  --no-token-watch     do not watch for tokens being inserted or removed (no\n"
            "                       tokens.changed; for modules that misbehave when polled)\n"
            "  --config FILE        JSON settings: modules, listen, allowOrigins, stateDir,\n"
            "                       pinentry, noPinentry, expiryWarningDays, noTokenWatch;\n"
-           "                       replaces /etc/kunci/agent.conf and\n"
-           "                       $XDG_CONFIG_HOME/kunci/agent.conf (read by default, the\n"
+           "                       replaces " +
+           platform::systemConfigFile().string() +
+           " and\n"
+           "                       " +
+           places.userConfig +
+           " (read by default, the\n"
            "                       user's file overriding); the command line wins\n"
            "  --check-config       print the effective settings and where each came from\n"
            "  --list-modules       print the PKCS#11 modules that would be loaded, and why\n"

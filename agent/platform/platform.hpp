@@ -43,6 +43,20 @@ void setEnvironmentVariable(const std::string& name, const std::string& value);
  *  SIGTERM (so that a signal_set on SIGTERM stops the agent cleanly). */
 void prepareProcess();
 
+/** Makes the system's requests that the agent stop, where they are not signals, the SIGTERM it
+ *  stops on (one way to stop). Windows: a hidden top-level window on a thread of its own, for the
+ *  rest of the process's life: WM_CLOSE (`taskkill /pid N` without /f) raises SIGTERM; the
+ *  session's end is allowed (WM_QUERYENDSESSION), then WM_ENDSESSION raises SIGTERM and holds the
+ *  system's end of the process (30 s at most) while the agent stops: the process's own
+ *  end ends that wait. POSIX: nothing to do (they are signals). Call once, after a handler for
+ *  SIGTERM is in place. nullopt when the requests are heard, else why not (no desktop to make a
+ *  window on: wine without a display). */
+std::optional<std::string> hearStopRequests();
+
+/** Whether the process has a standard error to log to. POSIX: always. Windows: not when it was
+ *  started without one (kunci-agentw.exe, a GUI program, from the logon's Run entry). */
+bool hasStandardError();
+
 /** The program's arguments after its name, as UTF-8: POSIX: argv as given; Windows: the
  *  process's UTF-16 command line (argv is in the ANSI code page there). */
 std::vector<std::string> commandLineArguments(int argc, char** argv);
@@ -149,6 +163,29 @@ struct DefaultPlace {
 std::optional<DefaultPlace> defaultStateDirectory(const EnvLookup& env);
 /** The system-wide configuration file (POSIX: /etc/kunci/agent.conf). */
 std::filesystem::path systemConfigFile();
+/** The default places as a help text names them (the environment's variables unexpanded). */
+struct PlaceNames {
+    /** POSIX: $XDG_STATE_HOME/kunci or ~/.local/state/kunci; Windows: %LOCALAPPDATA%\kunci. */
+    std::string stateDir;
+    /** POSIX: $XDG_CONFIG_HOME/kunci/agent.conf; Windows: %APPDATA%\kunci\agent.conf. */
+    std::string userConfig;
+    /** The user's file when the environment does not name it; POSIX:
+     *  ~/.config/kunci/agent.conf; Windows: none (empty). */
+    std::string userConfigFallback;
+};
+PlaceNames placeNames();
+
+/** How a person starts the agent that does not run, in words for a message (POSIX:
+ *  `systemctl --user start kunci-agent`; Windows: sign in again, or start kunci-agentw.exe
+ *  beside this program). */
+std::string agentStartAdvice();
+/** What the holder is asked a PIN with when no prompt program is configured, in words (POSIX:
+ *  the first pinentry in PATH, in a graphical session; Windows: kunci's own dialog). */
+std::string defaultPromptDescription();
+/** The system's registry of PKCS#11 modules by name (POSIX: p11-kit); nullopt when the system
+ *  has none (Windows: modules are found at known places). */
+std::optional<std::string> moduleRegistryName();
+
 /** The user's configuration file; nullopt when the environment does not say (POSIX:
  *  $XDG_CONFIG_HOME/kunci/agent.conf when absolute, else ~/.config/kunci/agent.conf). */
 std::optional<std::filesystem::path> userConfigFile(const EnvLookup& env);

@@ -53,6 +53,31 @@ void prepareProcess() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
+PlaceNames placeNames() {
+    return {"$XDG_STATE_HOME/kunci or ~/.local/state/kunci", "$XDG_CONFIG_HOME/kunci/agent.conf",
+            "~/.config/kunci/agent.conf"};
+}
+
+std::string agentStartAdvice() {
+    return "systemctl --user start kunci-agent";
+}
+
+std::string defaultPromptDescription() {
+    return "the first pinentry in PATH, in a graphical session";
+}
+
+std::optional<std::string> moduleRegistryName() {
+    return "p11-kit";
+}
+
+std::optional<std::string> hearStopRequests() {
+    return std::nullopt;
+}
+
+bool hasStandardError() {
+    return true;
+}
+
 std::vector<std::string> commandLineArguments(int argc, char** argv) {
     return {argv + 1, argv + argc};
 }

@@ -395,6 +395,26 @@ std::optional<fs::path> userConfigFile(const EnvLookup& env) {
     return std::nullopt;
 }
 
+PlaceNames placeNames() {
+    return {"%LOCALAPPDATA%\\kunci", "%APPDATA%\\kunci\\agent.conf", ""};
+}
+
+std::string agentStartAdvice() {
+    const auto beside = executableDirectory();
+    return "sign out and in again, or run \"" +
+           narrow(
+               (beside ? *beside / L"kunci-agentw.exe" : fs::path(L"kunci-agentw.exe")).native()) +
+           "\"";
+}
+
+std::string defaultPromptDescription() {
+    return "kunci's own PIN dialog";
+}
+
+std::optional<std::string> moduleRegistryName() {
+    return std::nullopt;
+}
+
 // The holder is asked with the agent's own dialog on Windows (agent/prompt/windows_*), never
 // with a program found on PATH.
 std::optional<fs::path> findPromptProgram(const EnvLookup&) {

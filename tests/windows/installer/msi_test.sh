@@ -7,7 +7,7 @@
 # install without AMS_ORIGIN (no policy, agent.conf untouched), a malformed AMS_ORIGIN
 # refused, a new origin rewriting agent.conf.
 #
-#   msi_test.sh [--build-dir DIR | --agent EXE --cli EXE]
+#   msi_test.sh [--build-dir DIR | --agent EXE --agentw EXE --cli EXE] [--softhsm DIR]
 #
 # Without programs (or when DIR has not built them yet) it packs placeholder programs compiled
 # here: the MSI's logic is the same. Exit 77: a tool is missing (skipped).
@@ -15,19 +15,26 @@ set -euo pipefail
 
 source_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 build_msi=$source_root/packaging/windows/build-msi
-agent='' cli='' build_dir=''
+agent='' agentw='' cli='' build_dir='' softhsm=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --build-dir) build_dir=$2; shift 2 ;;
         --agent) agent=$2; shift 2 ;;
+        --agentw) agentw=$2; shift 2 ;;
         --cli) cli=$2; shift 2 ;;
-        *) echo "usage: msi_test.sh [--build-dir DIR | --agent EXE --cli EXE]" >&2; exit 2 ;;
+        --softhsm) softhsm=$2; shift 2 ;;
+        *) echo "usage: msi_test.sh [--build-dir DIR | --agent EXE --agentw EXE --cli EXE]" \
+               "[--softhsm DIR]" >&2; exit 2 ;;
     esac
 done
 if [ -n "$build_dir" ]; then
     [ -f "$build_dir/agent/kunci-agent.exe" ] && agent=$build_dir/agent/kunci-agent.exe
+    [ -f "$build_dir/agent/kunci-agentw.exe" ] && agentw=$build_dir/agent/kunci-agentw.exe
     [ -f "$build_dir/agent/cli/kunci.exe" ] && cli=$build_dir/agent/cli/kunci.exe
+    [ -z "$softhsm" ] && [ -f "$build_dir/softhsm/softhsm2.dll" ] && softhsm=$build_dir/softhsm
 fi
+[ -z "$softhsm" ] && [ -f "${KUNCI_WINDOWS_DEPS:-/nonexistent}/softhsm/bin/softhsm2.dll" ] &&
+    softhsm=$KUNCI_WINDOWS_DEPS/softhsm/bin
 
 for tool in wine wineboot wixl msibuild msiinfo; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }
@@ -50,23 +57,36 @@ check() {  # check DESCRIPTION COMMAND...
 }
 
 real_programs=no
-if [ -n "$agent" ] && [ -n "$cli" ]; then
-    real_programs=yes
-else
-    compiler=$(command -v x86_64-w64-mingw32-gcc-posix || command -v x86_64-w64-mingw32-gcc ||
-        true)
+compiler=$(command -v x86_64-w64-mingw32-gcc-posix || command -v x86_64-w64-mingw32-gcc || true)
+placeholder() {  # placeholder FILE [GCC-OPTION]: a program that only prints
     [ -n "$compiler" ] || { echo "SKIP: no programs given and no mingw compiler"; exit 77; }
     printf '#include <stdio.h>\nint main(void) { puts("placeholder"); return 0; }\n' \
         >"$work/placeholder.c"
-    "$compiler" -o "$work/kunci-agent.exe" "$work/placeholder.c"
+    "$compiler" "${@:2}" -o "$1" "$work/placeholder.c"
+}
+if [ -n "$agent" ] && [ -n "$agentw" ] && [ -n "$cli" ]; then
+    real_programs=yes
+else
+    placeholder "$work/kunci-agent.exe"
+    placeholder "$work/kunci-agentw.exe" -mwindows
     cp "$work/kunci-agent.exe" "$work/kunci.exe"
-    agent=$work/kunci-agent.exe cli=$work/kunci.exe
+    agent=$work/kunci-agent.exe agentw=$work/kunci-agentw.exe cli=$work/kunci.exe
 fi
-echo "programs: $agent, $cli (real: $real_programs)"
+if [ -z "$softhsm" ]; then
+    softhsm=$work/softhsm
+    mkdir -p "$softhsm"
+    placeholder "$softhsm/softhsm2-util.exe"
+    cp "$softhsm/softhsm2-util.exe" "$softhsm/softhsm2.dll"
+fi
+echo "programs: $agent, $agentw, $cli, SoftHSM from $softhsm (real: $real_programs)"
 
-old=$("$build_msi" --version 1.0.0 --agent "$agent" --cli "$cli" --output "$work/msi")
-new=$("$build_msi" --version 1.0.1 --agent "$agent" --cli "$cli" --output "$work/msi")
-newer=$("$build_msi" --version 1.0.2 --agent "$agent" --cli "$cli" --output "$work/msi")
+build() {  # build VERSION: the MSI's path
+    "$build_msi" --version "$1" --agent "$agent" --agentw "$agentw" --cli "$cli" \
+        --softhsm "$softhsm" --output "$work/msi"
+}
+old=$(build 1.0.0)
+new=$(build 1.0.1)
+newer=$(build 1.0.2)
 product_code() {  # msiinfo prints CRLF lines
     msiinfo export "$1" Property | tr -d '\r' | awk -F'\t' '$1 == "ProductCode" { print $2 }'
 }
@@ -116,11 +136,13 @@ expect_no_policies() {
 }
 expect_installed() {
     local file
-    for file in kunci-agent.exe kunci.exe known-modules.txt README.txt kunci-set-origin.cmd; do
+    for file in kunci-agent.exe kunci-agentw.exe kunci.exe softhsm2.dll softhsm2-util.exe \
+        SoftHSM-LICENSE.txt known-modules.txt README.txt kunci-set-origin.cmd; do
         check "installed $file" test -f "$program_dir/$file"
     done
-    check "login entry starts the agent" \
-        test "$(reg_value "$run_key" kunci-agent)" = "\"C:\\Program Files\\kunci\\kunci-agent.exe\""
+    # The GUI variant: no console window on the holder's desktop.
+    check "login entry starts the agent without a console" \
+        test "$(reg_value "$run_key" kunci-agent)" = "\"C:\\Program Files\\kunci\\kunci-agentw.exe\""
     # Win64="yes" on every component: nothing in the 32-bit view.
     check "login entry not in the 32-bit view" reg_absent "$run_key" /v kunci-agent /reg:32
 }

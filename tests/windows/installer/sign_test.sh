@@ -42,9 +42,12 @@ if [ -z "$agent" ] || [ -z "$cli" ]; then
     "$compiler" -o "$work/placeholder.exe" "$work/placeholder.c"
     agent=$work/placeholder.exe cli=$work/placeholder.exe
 fi
-mkdir "$work/out"
+mkdir "$work/out" "$work/softhsm"
 cp "$agent" "$work/out/kunci-agent.exe"
 cp "$cli" "$work/out/kunci.exe"
+# SoftHSM's files are packed as they come: any program stands in for them here.
+cp "$cli" "$work/softhsm/softhsm2.dll"
+cp "$cli" "$work/softhsm/softhsm2-util.exe"
 
 # A throwaway CA and a code-signing certificate it issued (the EKU Windows requires).
 cd "$work"
@@ -83,7 +86,7 @@ for exe in kunci-agent.exe kunci.exe; do
 done
 
 msi=$("$source_root/packaging/windows/build-msi" --version 1.0.0 --agent out/kunci-agent.exe \
-    --cli out/kunci.exe --output out)
+    --agentw out/kunci-agent.exe --cli out/kunci.exe --softhsm "$work/softhsm" --output out)
 check "sign the MSI with PEM certificate and key" \
     "$sign" --cert chain.pem --key signer.key --description "kunci 1.0.0" "$msi"
 check "the MSI verifies against the throwaway CA" verified "$msi" ca.pem
@@ -100,13 +103,14 @@ check "a wrong password fails" \
 check "a failed signing leaves the file as it was" cmp -s before.exe out/kunci.exe
 
 # The release path: build-msi signs the programs it packs, then the MSI.
-msi=$("$source_root/packaging/windows/build-msi" --version 1.0.1 --agent "$agent" --cli "$cli" \
-    --output signed-by-build-msi --sign --pkcs12 signer.p12 --password-file password.txt)
+msi=$("$source_root/packaging/windows/build-msi" --version 1.0.1 --agent "$agent" \
+    --agentw "$agent" --cli "$cli" --softhsm "$work/softhsm" --output signed-by-build-msi \
+    --sign --pkcs12 signer.p12 --password-file password.txt)
 check "build-msi --sign: the MSI verifies" verified "$msi" ca.pem
 check "build-msi --sign: the MSI's description names the version" grep -q "kunci 1.0.1" verify.log
 mkdir extracted
 msiextract -C extracted "$msi" >/dev/null
-for exe in kunci-agent.exe kunci.exe; do
+for exe in kunci-agent.exe kunci-agentw.exe kunci.exe softhsm2.dll softhsm2-util.exe; do
     packed=$(find extracted -name "$exe")
     check "build-msi --sign: the packed $exe verifies" verified "$packed" ca.pem
 done
