@@ -63,4 +63,23 @@ std::string escapeMarkup(std::string_view text) {
     return escaped;
 }
 
+// Each system's file starts and stops the child; owning it is the same everywhere.
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : id_(std::exchange(other.id_, -1)),
+      process_(std::move(other.process_)),
+      input_(std::move(other.input_)),
+      output_(std::move(other.output_)),
+      errors_(std::move(other.errors_)),
+      status_(std::exchange(other.status_, ExitStatus{})) {}
+
+ChildProcess::~ChildProcess() {
+    input_.reset();
+    output_.reset();
+    errors_.reset();
+    if (running()) {
+        kill();
+        wait();
+    }
+}
+
 }  // namespace kunci::agent::platform

@@ -339,24 +339,6 @@ ChildProcess::ChildProcess(const SpawnOptions& options) {
     errors_ = std::move(errors.parent);
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : id_(std::exchange(other.id_, -1)),
-      process_(std::move(other.process_)),
-      input_(std::move(other.input_)),
-      output_(std::move(other.output_)),
-      errors_(std::move(other.errors_)),
-      status_(std::exchange(other.status_, ExitStatus{})) {}
-
-ChildProcess::~ChildProcess() {
-    input_.reset();
-    output_.reset();
-    errors_.reset();
-    if (running()) {
-        kill();
-        wait();
-    }
-}
-
 void ChildProcess::write(std::string_view text) {
     while (!text.empty()) {
         DWORD written = 0;
