@@ -7,9 +7,10 @@
 //
 // A representative set, not every call: the points before and right after each call that writes
 // the token (C_GenerateKeyPair, C_CreateObject, C_DestroyObject), where the journal-vs-token
-// order decides what a crash leaves. The read-only calls between them (C_FindObjects*,
-// C_GetAttributeValue, C_Login...) add nothing the Linux run of every point does not cover, and
-// each point costs two wine agent starts (the Linux suite runs them all).
+// order decides what a crash leaves. Each point costs two wine agent starts. A point at a
+// read-only call between them (C_FindObjects*, C_GetAttributeValue, C_Login...) can differ from
+// these only by where it falls among the journal writes, whose order is the platform-independent
+// renewal code's: tests/crash runs every call on Linux.
 #include "tests/crash/crash_point.hpp"
 #include "tests/windows/wine_fixture.hpp"
 
