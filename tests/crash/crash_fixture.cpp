@@ -109,19 +109,10 @@ void CrashTest::startAndConnect(bool quiet) {
         client_ = connect();
         return;
     }
-    // AgentTest::startAgent with two more arguments.
-    ASSERT_TRUE(!agent_ || !agent_->running()) << "the previous agent is still running";
-    const auto errFile = work_.path() / ("agent-" + std::to_string(++fileCounter_) + ".err");
-    stderrFiles_.push_back(errFile);
+    // Through startAgent, so that the launcher's runner (wine for kunci-agent.exe) applies.
     auto args = agentArgs();
     args.insert(args.end(), {"--no-token-watch", "--expiry-warning-days", "0"});
-    try {
-        agent_ = std::make_unique<e2e::Agent>(args, agentEnv(), errFile);
-    } catch (const std::exception& error) {
-        FAIL() << "kunci-agent did not print its listening line (" << error.what() << "); stderr:\n"
-               << (fs::exists(errFile) ? e2e::readFile(errFile) : "");
-    }
-    ASSERT_NE(agent_->port(), 0) << "first line: '" << agent_->firstLine() << "'";
+    ASSERT_NO_FATAL_FAILURE(startAgent(args));
     client_ = connect();
 }
 

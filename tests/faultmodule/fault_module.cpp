@@ -2,12 +2,20 @@
 // A PKCS#11 module that forwards every call to a real module (SoftHSM), except where the fault
 // plan named by KUNCI_FAULT_PLAN says otherwise. See docs/faults.md for the plan's format.
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <p11-kit/pkcs11.h>
-#include <signal.h>
 #include <sys/stat.h>
+
+#ifdef _WIN32
+#include <io.h>
+#include <windows.h>
+
+#include "agent/platform/windows/wide_text.hpp"
+#else
+#include <dlfcn.h>
+#include <signal.h>
 #include <unistd.h>
+#endif
 
 #include <array>
 #include <atomic>
@@ -15,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -39,15 +48,61 @@ enum FunctionIndex : std::size_t { KUNCI_FAULT_FUNCTIONS(KUNCI_FAULT_INDEX) kFun
 #undef KUNCI_FAULT_INDEX
 static_assert(kFunctionCount == 68, "PKCS#11 v2.40 has 68 functions");
 
-void complain(const std::string& message) {
-    const std::string line = "kunci_faultmodule: " + message + "\n";
-    // Best effort: stderr may be closed, and there is nothing better to do about it.
-    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line.data(), line.size());
+#ifdef _WIN32
+// The Windows build (a DLL loaded by kunci-agent.exe under wine): the same file operations on
+// UTF-8 paths through their UTF-16 calls, and a kill that ends the process as SIGKILL would.
+using agent::platform::widen;
+constexpr int kStderr = 2;
+
+std::filesystem::path filePath(const std::string& utf8) {
+    return widen(utf8);
+}
+
+int writeFile(int fd, const std::string& text) {
+    return ::_write(fd, text.data(), static_cast<unsigned>(text.size()));
+}
+
+int openFile(const std::string& path, int flags) {
+    return ::_wopen(widen(path).c_str(), flags | _O_BINARY | _O_NOINHERIT, _S_IREAD | _S_IWRITE);
+}
+
+void closeFile(int fd) {
+    ::_close(fd);
+}
+
+bool fileExists(const std::string& path) {
+    struct _stat64 info {};
+    return ::_wstat64(widen(path).c_str(), &info) == 0;
+}
+#else
+constexpr int kStderr = STDERR_FILENO;
+
+std::filesystem::path filePath(const std::string& path) {
+    return path;
+}
+
+auto writeFile(int fd, const std::string& text) {
+    return ::write(fd, text.data(), text.size());
+}
+
+int openFile(const std::string& path, int flags) {
+    return ::open(path.c_str(), flags | O_CLOEXEC, 0600);
+}
+
+void closeFile(int fd) {
+    ::close(fd);
 }
 
 bool fileExists(const std::string& path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0;
+}
+#endif
+
+void complain(const std::string& message) {
+    const std::string line = "kunci_faultmodule: " + message + "\n";
+    // Best effort: stderr may be closed, and there is nothing better to do about it.
+    [[maybe_unused]] const auto written = writeFile(kStderr, line);
 }
 
 /** A plan with its open trace file. */
@@ -55,7 +110,7 @@ class LoadedPlan {
 public:
     explicit LoadedPlan(Plan plan) : plan_(std::move(plan)) {
         if (!plan_.trace.empty()) {
-            traceFd_ = ::open(plan_.trace.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            traceFd_ = openFile(plan_.trace, O_WRONLY | O_CREAT | O_APPEND);
             if (traceFd_ < 0) {
                 throw std::runtime_error("cannot open the trace file " + plan_.trace);
             }
@@ -63,7 +118,7 @@ public:
     }
     ~LoadedPlan() {
         if (traceFd_ >= 0) {
-            ::close(traceFd_);
+            closeFile(traceFd_);
         }
     }
     LoadedPlan(const LoadedPlan&) = delete;
@@ -80,7 +135,7 @@ public:
         line += function;
         line += '\n';
         // One write with O_APPEND: lines from several threads never interleave.
-        [[maybe_unused]] const auto written = ::write(traceFd_, line.data(), line.size());
+        [[maybe_unused]] const auto written = writeFile(traceFd_, line);
     }
 
     bool removed() const { return !plan_.removedFile.empty() && fileExists(plan_.removedFile); }
@@ -113,12 +168,41 @@ State& state() {
 }
 
 std::string readWholeFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(filePath(path), std::ios::binary);
     if (!in) {
         throw std::runtime_error("cannot read " + path);
     }
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+#ifdef _WIN32
+/** An absolute path's folder is searched for the DLLs the module needs, as the agent loads it. */
+void* loadModule(const std::string& path) {
+    HMODULE handle = ::LoadLibraryExW(widen(path).c_str(), nullptr, LOAD_WITH_ALTERED_SEARCH_PATH);
+    if (handle == nullptr) {
+        throw std::runtime_error("cannot load " + path + ": " +
+                                 agent::platform::systemErrorText(::GetLastError()));
+    }
+    return reinterpret_cast<void*>(handle);
+}
+
+void* findFunctionList(void* handle) {
+    return reinterpret_cast<void*>(
+        ::GetProcAddress(static_cast<HMODULE>(handle), "C_GetFunctionList"));
+}
+#else
+void* loadModule(const std::string& path) {
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        throw std::runtime_error("cannot load " + path + ": " + ::dlerror());
+    }
+    return handle;
+}
+
+void* findFunctionList(void* handle) {
+    return ::dlsym(handle, "C_GetFunctionList");
+}
+#endif
 
 /** Reads the plan named by KUNCI_FAULT_PLAN (an empty plan without it) and loads the real
  *  module it names if that is not the one loaded. Complains on stderr and returns false on
@@ -135,12 +219,8 @@ bool loadPlan() {
         const std::string& path = loaded->plan().module;
         if (s.real == nullptr || s.modulePath != path) {
             // The previous module (if any) stays loaded: a caller may still hold pointers into it.
-            void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-            if (handle == nullptr) {
-                throw std::runtime_error("cannot load " + path + ": " + ::dlerror());
-            }
-            auto getList =
-                reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"));
+            void* handle = loadModule(path);
+            auto getList = reinterpret_cast<CK_C_GetFunctionList>(findFunctionList(handle));
             CK_FUNCTION_LIST_PTR real = nullptr;
             if (getList == nullptr || getList(&real) != CKR_OK || real == nullptr) {
                 throw std::runtime_error(path + " gives no function list");
@@ -158,10 +238,19 @@ bool loadPlan() {
 }
 
 [[noreturn]] void killSelf() {
+#ifdef _WIN32
+    // 137 = 128 + SIGKILL: the exit code a POSIX parent sees for a killed process. Nothing of the
+    // process runs after it (no atexit, no static destructor, no stdio flush), as with SIGKILL.
+    ::TerminateProcess(::GetCurrentProcess(), 137);
+    for (;;) {
+        ::Sleep(INFINITE);
+    }
+#else
     ::raise(SIGKILL);
     for (;;) {
         ::pause();
     }
+#endif
 }
 
 /** Waits while the gate file exists: the test decides when the call may go on. Bounded, so
@@ -179,12 +268,12 @@ void holdWhileExists(const std::string& gate) {
 }
 
 void pullToken(const std::string& removedFile) {
-    const int fd = ::open(removedFile.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    const int fd = openFile(removedFile, O_WRONLY | O_CREAT);
     if (fd < 0) {
         complain("cannot create " + removedFile);
         return;
     }
-    ::close(fd);
+    closeFile(fd);
 }
 
 /** A token pulled out loses its sessions and its login: when the module first sees the removal,
@@ -435,7 +524,7 @@ std::optional<PinLockState> readPinLockState(const Plan& plan) {
     if (!plan.pinLock) {
         return std::nullopt;
     }
-    std::ifstream in(plan.pinLock->stateFile, std::ios::binary);
+    std::ifstream in(filePath(plan.pinLock->stateFile), std::ios::binary);
     if (!in) {
         return PinLockState{};
     }
@@ -447,14 +536,17 @@ void writePinLockState(const Plan& plan, const PinLockState& lockState) {
     const std::string& file = plan.pinLock->stateFile;
     const std::string temp = file + ".tmp";
     {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        std::ofstream out(filePath(temp), std::ios::binary | std::ios::trunc);
         out << formatPinLockState(lockState);
         if (!out) {
             complain("cannot write " + temp);
             return;
         }
     }
-    if (std::rename(temp.c_str(), file.c_str()) != 0) {
+    // std::filesystem::rename: rename(2) here, MoveFileExW replacing the file on Windows.
+    std::error_code error;
+    std::filesystem::rename(filePath(temp), filePath(file), error);
+    if (error) {
         complain("cannot rename " + temp);
     }
 }
@@ -593,7 +685,12 @@ CK_FUNCTION_LIST& functionList() {
 
 }  // namespace kunci::faults
 
-extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(
-    CK_FUNCTION_LIST_PTR_PTR list) {
+#ifdef _WIN32
+#define KUNCI_FAULT_EXPORT  // pkcs11.h's CK_SPEC: dllexport (CRYPTOKI_EXPORTS)
+#else
+#define KUNCI_FAULT_EXPORT __attribute__((visibility("default")))
+#endif
+
+extern "C" KUNCI_FAULT_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     return kunci::faults::getFunctionList(list);
 }

@@ -22,6 +22,35 @@ std::string windowsPath(const std::filesystem::path& unixPath);
  *  values reach the Windows side as the same characters. */
 std::map<std::string, std::string> wineEnv();
 
+/** How the suite runs kunci-agent.exe: under wine, on SoftHSM's Windows DLL, paths in Windows
+ *  form, --no-pinentry, stopped by SIGINT (wine's CTRL_C_EVENT). */
+e2e::AgentLauncher wineLauncher();
+
+/** Writes hsm's second SoftHSM configuration, naming its token directory in Windows form, and
+ *  points launcher's SOFTHSM2_CONF at it (the DLL reads that one, Debian's tools the first). */
+void useWindowsSoftHsmConf(e2e::AgentLauncher& launcher, const test::SoftHsm& hsm);
+
+/** kunci-test-relay.exe: a wine process of this user that pumps bytes to the agent, through
+ *  which clients reach it (the agent refuses a Linux process, whose owner wine cannot tell). */
+class WineRelay {
+public:
+    /** The port of a relay to agentPort (started on first use and when the agent's port
+     *  changed: after a restart); its stderr goes to a file in workDir. Throws
+     *  std::runtime_error if the relay does not start. */
+    std::uint16_t portTo(std::uint16_t agentPort, const std::filesystem::path& workDir);
+    /** A WebSocket client to the agent at agentPort through the relay, with the Host header a
+     *  page's browser sends (the agent's own address, not the relay's). */
+    std::unique_ptr<test::WsClient> connect(std::uint16_t agentPort,
+                                            const std::filesystem::path& workDir,
+                                            std::string origin);
+
+private:
+    std::unique_ptr<test::ChildProcess> relay_;
+    std::uint16_t target_ = 0;
+    std::uint16_t port_ = 0;
+    int counter_ = 0;
+};
+
 /** kunci-agent.exe under wine on SoftHSM's Windows DLL, with the PIN from the page
  *  (--no-pinentry: the native dialog would wait for a person). The token is the one Linux's
  *  softhsm2-util made, reached by the DLL through a second configuration that names the token
@@ -45,10 +74,7 @@ protected:
     void crashAndRestart(const std::vector<std::string>& args);
 
 private:
-    std::unique_ptr<test::ChildProcess> relay_;
-    std::uint16_t relayTarget_ = 0;
-    std::uint16_t relayPort_ = 0;
-    int relayCounter_ = 0;
+    WineRelay relay_;
 };
 
 }  // namespace kunci::wine_test
