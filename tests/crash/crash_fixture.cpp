@@ -216,17 +216,6 @@ std::map<std::string, KeyObjects> CrashTest::tokenObjects(std::string& descripti
     return objects;
 }
 
-fs::path CrashTest::tokenCopy() const {
-    const fs::path copy = work_.path() / "token-copy";
-    fs::remove_all(copy);
-    fs::create_directory(copy);
-    fs::copy(hsm_.tokenDir(), copy / "tokens", fs::copy_options::recursive);
-    const fs::path conf = copy / "softhsm2.conf";
-    e2e::writeFile(conf, "directories.tokendir = " + (copy / "tokens").string() +
-                             "\nobjectstore.backend = file\nlog.level = ERROR\n");
-    return conf;
-}
-
 void CrashTest::checkToken(const Json& renewals, bool settled) {
     std::string objectsText;
     const auto objects = tokenObjects(objectsText);

@@ -79,14 +79,6 @@ protected:
     /** The token's objects by lower-case hex key id; objects without one under "". Read from
      *  tokenCopy(), never from the token the agent uses. */
     std::map<std::string, KeyObjects> tokenObjects(std::string& description) const;
-    /** Copies the token as it is on disk now (the agent idle: dead, or between requests);
-     *  returns the SoftHSM configuration that reaches the copy. pkcs11-tool must log in to list
-     *  private keys, and SoftHSM rewrites its token file at every login and releases the file's
-     *  lock before the bytes reach it (they sit in a stdio buffer until fclose): a running agent
-     *  that reads the token meanwhile (its token watcher, its expiry check) finds the file empty
-     *  and loses the token until its next refresh. On a copy the test never writes a file the
-     *  agent reads (docs/faults.md, "Crash tests"). */
-    std::filesystem::path tokenCopy() const;
     /** Every object belongs to a listed renewal and matches its state; settled: also no object
      *  left of a cancelled renewal. */
     void checkToken(const Json& renewals, bool settled);

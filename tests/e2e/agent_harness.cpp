@@ -317,11 +317,21 @@ std::string AgentTest::listObjectsText(const fs::path& softHsmConf) const {
                                            "--pin",
                                            std::string(kUserPin),
                                            "--list-objects"};
-    const auto result = softHsmConf.empty()
-                            ? tool(argv)
-                            : kunci::test::run(argv, {{"SOFTHSM2_CONF", softHsmConf.string()}});
+    const fs::path conf = softHsmConf.empty() ? tokenCopy() : softHsmConf;
+    const auto result = kunci::test::run(argv, {{"SOFTHSM2_CONF", conf.string()}});
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return result.out;
+}
+
+fs::path AgentTest::tokenCopy() const {
+    const fs::path copy = work_.path() / "token-copy";
+    fs::remove_all(copy);
+    fs::create_directory(copy);
+    fs::copy(hsm_.tokenDir(), copy / "tokens", fs::copy_options::recursive);
+    const fs::path conf = copy / "softhsm2.conf";
+    writeFile(conf, "directories.tokendir = " + (copy / "tokens").string() +
+                        "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    return conf;
 }
 
 std::vector<TokenObject> AgentTest::listObjects(const fs::path& softHsmConf) const {

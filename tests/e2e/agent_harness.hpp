@@ -161,10 +161,18 @@ protected:
     kunci::test::RunResult tool(const std::vector<std::string>& argv,
                                 const std::map<std::string, std::string>& extraEnv = {}) const;
     /** pkcs11-tool --login --list-objects on our token: its stdout (fails the test on error).
-     *  softHsmConf: the SoftHSM configuration to reach the token through (empty: hsm_'s), e.g.
-     *  one naming a copy of the token. */
+     *  softHsmConf: the SoftHSM configuration to reach the token through (empty: a tokenCopy()
+     *  taken now, never the token the agent uses), e.g. one naming an older copy. */
     std::string listObjectsText(const std::filesystem::path& softHsmConf = {}) const;
     std::vector<TokenObject> listObjects(const std::filesystem::path& softHsmConf = {}) const;
+    /** Copies the token as it is on disk now (the agent idle: dead, or between requests);
+     *  returns the SoftHSM configuration that reaches the copy. pkcs11-tool must log in to list
+     *  private keys, and SoftHSM rewrites its token file at every login and releases the file's
+     *  lock before the bytes reach it (they sit in a stdio buffer until fclose): a running agent
+     *  that reads the token meanwhile (its token watcher, its expiry check) finds the file empty
+     *  and loses the token until its next refresh. On a copy the test never writes a file the
+     *  agent reads (docs/faults.md, "Crash tests"). */
+    std::filesystem::path tokenCopy() const;
     std::vector<TokenObject> objectsWithId(const std::string& keyId) const;
     /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey). */
     std::string readObjectDer(const std::string& type, const std::string& keyId) const;
