@@ -365,10 +365,11 @@ std::vector<TokenObject> AgentTest::objectsWithId(const std::string& keyId) cons
 
 std::string AgentTest::readObjectDer(const std::string& type, const std::string& keyId) const {
     const auto out = work_.path() / (type + "-" + keyId + ".der");
-    const auto result =
-        tool({KUNCI_PKCS11_TOOL_PATH, "--module", kunci::test::SoftHsm::modulePath(),
-              "--token-label", tokenLabel_, "--login", "--pin", std::string(kUserPin),
-              "--read-object", "--type", type, "--id", keyId, "--output-file", out.string()});
+    const auto result = kunci::test::run(
+        {KUNCI_PKCS11_TOOL_PATH, "--module", kunci::test::SoftHsm::modulePath(), "--token-label",
+         tokenLabel_, "--login", "--pin", std::string(kUserPin), "--read-object", "--type", type,
+         "--id", keyId, "--output-file", out.string()},
+        {{"SOFTHSM2_CONF", tokenCopy().string()}});
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return fs::exists(out) ? readFile(out) : "";
 }

@@ -174,7 +174,8 @@ protected:
      *  agent reads (docs/faults.md, "Crash tests"). */
     std::filesystem::path tokenCopy() const;
     std::vector<TokenObject> objectsWithId(const std::string& keyId) const;
-    /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey). */
+    /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey), from a
+     *  tokenCopy(). */
     std::string readObjectDer(const std::string& type, const std::string& keyId) const;
     /** `openssl pkey -pubin` PEM of the public key object with this id. */
     std::string tokenPublicKeyPem(const std::string& keyId) const;
