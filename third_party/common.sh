@@ -26,11 +26,13 @@ ensure_deb_src() {
     [ -s "$list" ] && return
     {
         # deb822 stanzas (Debian 12's default /etc/apt/sources.list.d/debian.sources)
-        cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk 'BEGIN { RS = ""; ORS = "\n\n" }
+        # (a missing file is no entry: set -e and pipefail must not end the group here)
+        { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
+            awk 'BEGIN { RS = ""; ORS = "\n\n" }
             /(^|\n)Types:[^\n]*deb([ \n]|$)/ && /bookworm/ {
                 sub(/Types:[^\n]*/, "Types: deb-src"); print }'
         # one-line entries of an older-style /etc/apt/sources.list (debootstrap writes one)
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '
+        { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } | awk '
             $1 == "deb" && /bookworm/ {
                 line = $0; opts = ""
                 if (match(line, /\[[^]]*\]/)) {
@@ -46,6 +48,11 @@ ensure_deb_src() {
                     print "Signed-By: " substr(opts, RSTART + 10, RLENGTH - 10)
                 print "" }'
     } | as_root tee "$list" >/dev/null
+    if [ ! -s "$list" ]; then
+        echo "error: no bookworm 'deb' entry in /etc/apt/sources.list{,.d} to copy as deb-src" >&2
+        as_root rm -f "$list"
+        return 1
+    fi
     as_root apt-get update -q >&2
 }
 
