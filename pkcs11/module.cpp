@@ -18,6 +18,8 @@
 #include <mutex>
 #include <optional>
 
+#include "pkcs11/trace.hpp"
+
 namespace kunci::pkcs11 {
 namespace {
 
@@ -133,6 +135,14 @@ std::string versionString(const CK_VERSION& version) {
     return std::to_string(version.major) + "." + std::to_string(version.minor);
 }
 
+CK_RV getMechanismInfo(CK_FUNCTION_LIST* functions, CK_SLOT_ID slot, CK_MECHANISM_TYPE mech,
+                       CK_MECHANISM_INFO& info) {
+    CallSubject subject = CallSubject::slot(slot);
+    subject.mechanism = mech;
+    return traced("C_GetMechanismInfo", subject,
+                  [&] { return functions->C_GetMechanismInfo(slot, mech, &info); });
+}
+
 unsigned long curveBits(Curve curve) {
     return curve == Curve::P384 ? 384 : 256;
 }
@@ -148,16 +158,19 @@ Module::Module(const std::string& path) {
     }
     auto getFunctionList = reinterpret_cast<CK_C_GetFunctionList>(symbol);
     CK_FUNCTION_LIST* functions = nullptr;
-    check(getFunctionList(&functions), "C_GetFunctionList");
+    checked("C_GetFunctionList", CallSubject::module(),
+            [&] { return getFunctionList(&functions); });
     if (functions == nullptr) {
         throw Error(CKR_GENERAL_ERROR, "C_GetFunctionList");
     }
     functions_ = functions;
     initialize();
     CK_INFO info{};
-    if (const CK_RV rv = functions_->C_GetInfo(&info); rv != CKR_OK) {
+    if (const CK_RV rv = traced("C_GetInfo", CallSubject::module(),
+                                [&] { return functions_->C_GetInfo(&info); });
+        rv != CKR_OK) {
         if (finalizeOnDestroy_) {
-            functions_->C_Finalize(nullptr);
+            finalize();
         }
         throw Error(rv, "C_GetInfo");
     }
@@ -171,7 +184,7 @@ Module::Module(const std::string& path) {
 
 Module::~Module() {
     if (finalizeOnDestroy_) {
-        functions_->C_Finalize(nullptr);
+        finalize();
     }
     closeLibrary(library_);
 }
@@ -179,7 +192,8 @@ Module::~Module() {
 void Module::initialize() {
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
-    const CK_RV rv = functions_->C_Initialize(&args);
+    const CK_RV rv = traced("C_Initialize", CallSubject::module(),
+                            [&] { return functions_->C_Initialize(&args); });
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         // Someone else in this process owns the library's initialisation; leave it to them.
         finalizeOnDestroy_ = false;
@@ -189,8 +203,13 @@ void Module::initialize() {
     finalizeOnDestroy_ = true;
 }
 
+CK_RV Module::finalize() {
+    return traced("C_Finalize", CallSubject::module(),
+                  [this] { return functions_->C_Finalize(nullptr); });
+}
+
 void Module::reinitialize() {
-    const CK_RV rv = functions_->C_Finalize(nullptr);
+    const CK_RV rv = finalize();
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED) {
         throw Error(rv, "C_Finalize");
     }
@@ -204,9 +223,11 @@ std::vector<SlotInfo> Module::slots(bool tokenPresentOnly) const {
     CK_RV rv = CKR_OK;
     do {
         CK_ULONG count = 0;
-        check(functions_->C_GetSlotList(present, nullptr, &count), "C_GetSlotList");
+        checked("C_GetSlotList", CallSubject::module(),
+                [&] { return functions_->C_GetSlotList(present, nullptr, &count); });
         ids.resize(count);
-        rv = functions_->C_GetSlotList(present, ids.data(), &count);
+        rv = traced("C_GetSlotList", CallSubject::module(),
+                    [&] { return functions_->C_GetSlotList(present, ids.data(), &count); });
         // A slot may appear between the two calls: ask again.
         if (rv == CKR_OK) {
             ids.resize(count);
@@ -218,7 +239,8 @@ std::vector<SlotInfo> Module::slots(bool tokenPresentOnly) const {
     result.reserve(ids.size());
     for (const CK_SLOT_ID id : ids) {
         CK_SLOT_INFO info{};
-        check(functions_->C_GetSlotInfo(id, &info), "C_GetSlotInfo");
+        checked("C_GetSlotInfo", CallSubject::slot(id),
+                [&] { return functions_->C_GetSlotInfo(id, &info); });
         result.push_back(SlotInfo{.id = id,
                                   .description = unpadded(info.slotDescription),
                                   .manufacturer = unpadded(info.manufacturerID),
@@ -233,7 +255,8 @@ TokenInfo Module::tokenInfo(CK_SLOT_ID slot) const {
         // SoftHSM fills utcTime with gmtime(), whose buffer is shared by every thread: two
         // C_GetTokenInfo calls at once race (ThreadSanitizer saw it). One at a time per module.
         std::lock_guard serial(tokenInfoMutex_);
-        check(functions_->C_GetTokenInfo(slot, &info), "C_GetTokenInfo");
+        checked("C_GetTokenInfo", CallSubject::slot(slot),
+                [&] { return functions_->C_GetTokenInfo(slot, &info); });
     }
     const auto has = [&info](CK_FLAGS flag) { return (info.flags & flag) != 0; };
     TokenInfo result;
@@ -256,7 +279,7 @@ TokenInfo Module::tokenInfo(CK_SLOT_ID slot) const {
 
 CK_MECHANISM_INFO Module::mechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE mech) const {
     CK_MECHANISM_INFO info{};
-    check(functions_->C_GetMechanismInfo(slot, mech, &info), "C_GetMechanismInfo");
+    check(getMechanismInfo(functions_, slot, mech, info), "C_GetMechanismInfo");
     return info;
 }
 
@@ -267,7 +290,7 @@ namespace {
 std::optional<CK_MECHANISM_INFO> queryMechanism(CK_FUNCTION_LIST* functions, CK_SLOT_ID slot,
                                                 CK_MECHANISM_TYPE mech) {
     CK_MECHANISM_INFO info{};
-    const CK_RV rv = functions->C_GetMechanismInfo(slot, mech, &info);
+    const CK_RV rv = getMechanismInfo(functions, slot, mech, info);
     if (rv == CKR_MECHANISM_INVALID) {
         return std::nullopt;
     }

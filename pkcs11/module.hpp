@@ -49,6 +49,8 @@ public:
 
 private:
     void initialize();
+    /** C_Finalize, traced; its CK_RV. */
+    CK_RV finalize();
 
     void* library_ = nullptr;
     CK_FUNCTION_LIST* functions_ = nullptr;

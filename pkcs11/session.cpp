@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "pkcs11/trace.hpp"
+
 namespace kunci::pkcs11 {
 namespace {
 
@@ -38,12 +40,19 @@ CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const std::string& value) {
     return CK_ATTRIBUTE{type, const_cast<char*>(value.data()), ckUlong(value.size())};
 }
 
+CallSubject loginSubject(CK_SESSION_HANDLE session) {
+    CallSubject subject = CallSubject::session(session);
+    subject.note = "user=CKU_USER";
+    return subject;
+}
+
 }  // namespace
 
 Session::Session(const Module& module, CK_SLOT_ID slot, bool readWrite)
     : functions_(module.functions()) {
     const CK_FLAGS flags = CKF_SERIAL_SESSION | (readWrite ? CKF_RW_SESSION : 0);
-    check(functions_->C_OpenSession(slot, flags, nullptr, nullptr, &handle_), "C_OpenSession");
+    checked("C_OpenSession", CallSubject::slot(slot),
+            [&] { return functions_->C_OpenSession(slot, flags, nullptr, nullptr, &handle_); });
 }
 
 Session::~Session() {
@@ -51,9 +60,11 @@ Session::~Session() {
         return;
     }
     if (ownsLogin_) {
-        functions_->C_Logout(handle_);
+        traced("C_Logout", CallSubject::session(handle_),
+               [this] { return functions_->C_Logout(handle_); });
     }
-    functions_->C_CloseSession(handle_);
+    traced("C_CloseSession", CallSubject::session(handle_),
+           [this] { return functions_->C_CloseSession(handle_); });
 }
 
 Session::Session(Session&& other) noexcept
@@ -65,11 +76,15 @@ Session::Session(Session&& other) noexcept
 void Session::login(std::string_view pin) {
     // The PIN is passed in place: no copy of it outlives this call.
     auto* bytes = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data()));
-    finishLogin(functions_->C_Login(handle_, CKU_USER, bytes, ckUlong(pin.size())));
+    const CK_ULONG length = ckUlong(pin.size());
+    // The trace line names the user type only: the PIN is not the subject's to carry.
+    finishLogin(traced("C_Login", loginSubject(handle_),
+                       [&] { return functions_->C_Login(handle_, CKU_USER, bytes, length); }));
 }
 
 void Session::loginProtected() {
-    finishLogin(functions_->C_Login(handle_, CKU_USER, nullptr, 0));
+    finishLogin(traced("C_Login", loginSubject(handle_),
+                       [this] { return functions_->C_Login(handle_, CKU_USER, nullptr, 0); }));
 }
 
 void Session::finishLogin(CK_RV rv) {
@@ -84,7 +99,8 @@ void Session::finishLogin(CK_RV rv) {
 }
 
 void Session::logout() {
-    const CK_RV rv = functions_->C_Logout(handle_);
+    const CK_RV rv = traced("C_Logout", CallSubject::session(handle_),
+                            [this] { return functions_->C_Logout(handle_); });
     if (rv != CKR_USER_NOT_LOGGED_IN) {
         check(rv, "C_Logout");
     }
@@ -93,15 +109,21 @@ void Session::logout() {
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find(const std::vector<CK_ATTRIBUTE>& tmpl) const {
-    check(functions_->C_FindObjectsInit(handle_, const_cast<CK_ATTRIBUTE*>(tmpl.data()),
-                                        ckUlong(tmpl.size())),
-          "C_FindObjectsInit");
-    const ScopeExit finish([this] { functions_->C_FindObjectsFinal(handle_); });
+    checked("C_FindObjectsInit", CallSubject::session(handle_, tmpl), [&] {
+        return functions_->C_FindObjectsInit(handle_, const_cast<CK_ATTRIBUTE*>(tmpl.data()),
+                                             ckUlong(tmpl.size()));
+    });
+    const ScopeExit finish([this] {
+        traced("C_FindObjectsFinal", CallSubject::session(handle_),
+               [this] { return functions_->C_FindObjectsFinal(handle_); });
+    });
     std::vector<CK_OBJECT_HANDLE> result;
     CK_OBJECT_HANDLE batch[64];
     for (;;) {
         CK_ULONG count = 0;
-        check(functions_->C_FindObjects(handle_, batch, std::size(batch), &count), "C_FindObjects");
+        checked("C_FindObjects", CallSubject::session(handle_), [&] {
+            return functions_->C_FindObjects(handle_, batch, std::size(batch), &count);
+        });
         if (count == 0) {
             break;
         }
@@ -122,11 +144,16 @@ std::vector<CK_OBJECT_HANDLE> Session::findById(const Bytes& id) const {
     return find({attr(CKA_ID, id)});
 }
 
+CK_RV Session::getAttributeValue(CK_OBJECT_HANDLE h, CK_ATTRIBUTE& attribute) const {
+    return traced("C_GetAttributeValue", CallSubject::session(handle_, {&attribute, 1}),
+                  [&] { return functions_->C_GetAttributeValue(handle_, h, &attribute, 1); });
+}
+
 std::optional<Bytes> Session::readAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
                                             bool tolerateAbsent) const {
     for (;;) {
         CK_ATTRIBUTE query{type, nullptr, 0};
-        CK_RV rv = functions_->C_GetAttributeValue(handle_, h, &query, 1);
+        CK_RV rv = getAttributeValue(h, query);
         if (tolerateAbsent && (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE)) {
             return std::nullopt;
         }
@@ -139,7 +166,7 @@ std::optional<Bytes> Session::readAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYP
         }
         Bytes value(query.ulValueLen);
         CK_ATTRIBUTE read{type, value.data(), ckUlong(value.size())};
-        rv = functions_->C_GetAttributeValue(handle_, h, &read, 1);
+        rv = getAttributeValue(h, read);
         // The value may have grown between the two calls (another session wrote it): ask again.
         if (rv == CKR_BUFFER_TOO_SMALL) {
             continue;
@@ -161,14 +188,14 @@ std::optional<Bytes> Session::attributeIfPresent(CK_OBJECT_HANDLE h, CK_ATTRIBUT
 bool Session::boolAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const {
     CK_BBOOL value = CK_FALSE;
     CK_ATTRIBUTE read{type, &value, sizeof value};
-    check(functions_->C_GetAttributeValue(handle_, h, &read, 1), "C_GetAttributeValue");
+    check(getAttributeValue(h, read), "C_GetAttributeValue");
     return value != CK_FALSE;
 }
 
 unsigned long Session::ulongAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const {
     CK_ULONG value = 0;
     CK_ATTRIBUTE read{type, &value, sizeof value};
-    check(functions_->C_GetAttributeValue(handle_, h, &read, 1), "C_GetAttributeValue");
+    check(getAttributeValue(h, read), "C_GetAttributeValue");
     return value;
 }
 
@@ -243,15 +270,21 @@ EcPublicKey Session::ecPublicKey(CK_OBJECT_HANDLE publicKey) const {
 }
 
 Bytes Session::sign(CK_OBJECT_HANDLE privateKey, CK_MECHANISM mechanism, const Bytes& data) {
-    check(functions_->C_SignInit(handle_, &mechanism, privateKey), "C_SignInit");
+    CallSubject signSubject = CallSubject::session(handle_);
+    signSubject.mechanism = mechanism.mechanism;
+    checked("C_SignInit", signSubject,
+            [&] { return functions_->C_SignInit(handle_, &mechanism, privateKey); });
     auto* input = const_cast<unsigned char*>(data.data());
     CK_ULONG length = 0;
     // Any failure of C_Sign other than CKR_BUFFER_TOO_SMALL ends the operation (PKCS#11 5.12),
     // so nothing is left active on the session after a throw.
-    check(functions_->C_Sign(handle_, input, ckUlong(data.size()), nullptr, &length), "C_Sign");
+    const CK_ULONG dataLength = ckUlong(data.size());
+    checked("C_Sign", CallSubject::session(handle_),
+            [&] { return functions_->C_Sign(handle_, input, dataLength, nullptr, &length); });
     Bytes signature(length);
-    check(functions_->C_Sign(handle_, input, ckUlong(data.size()), signature.data(), &length),
-          "C_Sign");
+    checked("C_Sign", CallSubject::session(handle_), [&] {
+        return functions_->C_Sign(handle_, input, dataLength, signature.data(), &length);
+    });
     signature.resize(length);
     return signature;
 }
@@ -281,19 +314,22 @@ CK_OBJECT_HANDLE Session::createCertificate(const CertificateObject& cert) {
         tmpl.push_back(attr(CKA_CERTIFICATE_CATEGORY, cert.category));
     }
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
-    check(functions_->C_CreateObject(handle_, tmpl.data(), ckUlong(tmpl.size()), &handle),
-          "C_CreateObject");
+    checked("C_CreateObject", CallSubject::session(handle_, tmpl), [&] {
+        return functions_->C_CreateObject(handle_, tmpl.data(), ckUlong(tmpl.size()), &handle);
+    });
     return handle;
 }
 
 void Session::destroy(CK_OBJECT_HANDLE h) {
-    check(functions_->C_DestroyObject(handle_, h), "C_DestroyObject");
+    checked("C_DestroyObject", CallSubject::session(handle_),
+            [&] { return functions_->C_DestroyObject(handle_, h); });
 }
 
 Bytes Session::random(std::size_t n) {
     Bytes bytes(n);
     if (n > 0) {
-        check(functions_->C_GenerateRandom(handle_, bytes.data(), ckUlong(n)), "C_GenerateRandom");
+        checked("C_GenerateRandom", CallSubject::session(handle_),
+                [&] { return functions_->C_GenerateRandom(handle_, bytes.data(), ckUlong(n)); });
     }
     return bytes;
 }

@@ -78,6 +78,8 @@ public:
 
 private:
     void finishLogin(CK_RV rv);
+    /** C_GetAttributeValue of one attribute, traced; its CK_RV. */
+    CK_RV getAttributeValue(CK_OBJECT_HANDLE h, CK_ATTRIBUTE& attribute) const;
     std::optional<Bytes> readAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
                                        bool tolerateAbsent) const;
 
