@@ -11,8 +11,10 @@
 #include "agent/cli/agent_client.hpp"
 #include "agent/cli/command_support.hpp"
 #include "agent/cli/commands.hpp"
+#include "agent/cli/doctor.hpp"
 #include "agent/cli/errors.hpp"
 #include "agent/cli/process_info.hpp"
+#include "agent/cli/report.hpp"
 #include "agent/core/text.hpp"
 #include "agent/platform/log_file.hpp"
 #include "agent/platform/platform.hpp"
@@ -30,13 +32,8 @@ namespace fs = std::filesystem;
 using agent::joined;
 using nlohmann::json;
 
-enum class Status { Ok, Warn, Fail };
-
-struct Check {
-    Status status;
-    std::string topic;
-    std::string message;
-};
+using Status = CheckStatus;
+using Check = DoctorCheck;
 
 const char* statusWord(Status status) {
     switch (status) {
@@ -71,12 +68,12 @@ class Doctor {
 public:
     Doctor(const Settings& settings, const Environment& env) : settings_(settings), env_(env) {}
 
-    std::vector<Check> run() {
+    Diagnosis run() {
         checkConfig();
         checkModulesAndTokens();
         checkAgentAndPort();
         checkStateDir();
-        return std::move(checks_);
+        return {std::move(checks_), std::move(modules_)};
     }
 
 private:
@@ -184,6 +181,7 @@ private:
             if (const auto wrong = agent::wrongMachine(path)) {
                 add(discovered ? Status::Warn : Status::Fail, "module",
                     path + " (" + reason + ") cannot be loaded: " + *wrong);
+                modules_.push_back({path, reason, std::nullopt, *wrong});
                 continue;
             }
             try {
@@ -192,8 +190,10 @@ private:
                 add(Status::Ok, "module",
                     path + " (" + reason + "): " + info.manufacturer + " " + info.description +
                         ", version " + info.libraryVersion);
+                modules_.push_back({path, reason, info, ""});
                 loaded_.push_back(std::move(module));
             } catch (const std::exception& error) {
+                modules_.push_back({path, reason, std::nullopt, error.what()});
                 // The agent refuses to start on a named module that does not load, and skips
                 // a discovered one.
                 add(discovered ? Status::Warn : Status::Fail, "module",
@@ -468,30 +468,108 @@ private:
     const Settings& settings_;
     const Environment& env_;
     std::vector<Check> checks_;
+    std::vector<ModuleOutcome> modules_;
     std::vector<std::unique_ptr<pkcs11::Module>> loaded_;
     std::optional<pid_t> agentPid_;
 };
 
 }  // namespace
 
+Diagnosis diagnose(const Settings& settings, const Environment& env) {
+    return Doctor(settings, env).run();
+}
+
+std::string checkLine(const DoctorCheck& check) {
+    std::string word = statusWord(check.status);
+    for (char& c : word) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    word.resize(6, ' ');
+    std::string topic = check.topic;
+    topic.resize(std::max<std::size_t>(topic.size(), 9), ' ');
+    return word + topic + ' ' + check.message;
+}
+
 std::string doctorUsage() {
-    return connectionCommandUsage(
-        "doctor",
-        "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
-        "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
-        "tokens and their PIN state, whether the agent runs and answers, whether its\n"
-        "port is free or the agent's, and the state directory: owner and mode, its\n"
-        "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
-        "check fails. It changes nothing.\n");
+    return std::string(
+               "Usage: kunci doctor [--report FILE [--trace [--token T --pin-stdin]]] [--json]\n"
+               "                    [connection options]\n"
+               "\n"
+               "Checks what a renewal needs, one line each, OK, WARN or FAIL: the origins\n"
+               "configured for the agent (agent.conf), the PKCS#11 modules found and why, the\n"
+               "tokens and their PIN state, whether the agent runs and answers, whether its\n"
+               "port is free or the agent's, and the state directory: owner and mode, its\n"
+               "lock, the journal's renewals, and the audit log's hash chain. Exits 1 when a\n"
+               "check fails. It changes nothing.\n"
+               "\n"
+               "  --report FILE  instead, writes a support report to FILE for the complaints\n"
+               "                 desk: one plain text with the version and build, the system,\n"
+               "                 these checks, every module with its C_GetInfo or why it does\n"
+               "                 not load, the tokens with their flags and key types, their\n"
+               "                 certificates (never a private key, never a PIN), the renewals,\n"
+               "                 the last 100 audit records and whether the chain holds, the\n"
+               "                 effective configuration and where each setting came from, and\n"
+               "                 the agent's recent log (see docs/support.md). Exits 0 when the\n"
+               "                 report was written, even if checks failed (the report says\n"
+               "                 which); 1 when FILE cannot be written.\n"
+               "  --trace        the report also holds a PKCS#11 call trace of a fresh\n"
+               "                 tokens.list and certificates.list run by kunci itself (stop the\n"
+               "                 agent first): function, slot or session, attribute types,\n"
+               "                 result and time; never a value\n"
+               "  --token T      with --pin-stdin: the token whose traced certificates.list logs\n"
+               "                 in (its id, label or serial)\n"
+               "  --pin-stdin    the PIN for that login, from the first line of standard input;\n"
+               "                 the trace shows the login (C_Login), never the PIN\n"
+               "\n") +
+           kConnectionHelp;
 }
 
 int doctorCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {
-    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
-    const auto settings = connectionSettings(args, env, io, doctorUsage(), BadConfig::Report);
-    if (!settings) {
+    const auto values = connectionCommandLine()
+                            .option("--report")
+                            .flag("--trace")
+                            .option("--token")
+                            .flag("--pin-stdin")
+                            .parse(args);
+    if (values.has("help")) {
+        io.out << doctorUsage();
         return 0;
     }
-    const auto checks = Doctor(*settings, env).run();
+    io.json = values.has("json");
+    if (!values.has("report") && values.has("trace")) {
+        throw UsageError("--trace goes with --report FILE");
+    }
+    if (values.has("pin-stdin") != values.has("token") ||
+        (values.has("pin-stdin") && !values.has("trace"))) {
+        throw UsageError("--token and --pin-stdin go together, with --report FILE --trace");
+    }
+    // A configuration the agent refuses is a failed check here, not the end of the diagnosis.
+    const Settings settings =
+        resolveSettings(connectionOptionsFrom(values), env, BadConfig::Report);
+    if (values.has("report")) {
+        ReportRequest request{.file = agent::platform::pathFromUtf8(values.value("report")),
+                              .trace = values.has("trace"),
+                              .loginToken = std::nullopt};
+        if (values.has("token")) {
+            request.loginToken = values.value("token");
+        }
+        const ReportOutcome outcome = writeReport(settings, env, request, io);
+        if (io.json) {
+            io.out << json{{"report", values.value("report")},
+                           {"failedChecks", outcome.failedChecks},
+                           {"warnings", outcome.warnings}}
+                          .dump(2)
+                   << '\n';
+        } else {
+            io.out << "Report written to " << values.value("report") << " ("
+                   << (outcome.failedChecks == 0
+                           ? "no check failed"
+                           : counted(outcome.failedChecks, "check") + " failed")
+                   << "): send it to the complaints desk.\n";
+        }
+        return static_cast<int>(Exit::Ok);
+    }
+    const auto checks = diagnose(settings, env).checks;
     std::size_t failed = 0;
     std::size_t warned = 0;
     json list = json::array();
@@ -506,14 +584,7 @@ int doctorCommand(const std::vector<std::string>& args, const Environment& env, 
         io.out << json{{"ok", failed == 0}, {"checks", list}}.dump(2) << '\n';
     } else {
         for (const auto& check : checks) {
-            std::string word = statusWord(check.status);
-            for (char& c : word) {
-                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            }
-            word.resize(6, ' ');
-            std::string topic = check.topic;
-            topic.resize(std::max<std::size_t>(topic.size(), 9), ' ');
-            io.out << word << topic << ' ' << check.message << '\n';
+            io.out << checkLine(check) << '\n';
         }
         io.out << (failed == 0 ? "No check failed" : std::to_string(failed) + " failed")
                << (warned == 0 ? "" : ", " + std::to_string(warned) + " warnings") << ".\n";
