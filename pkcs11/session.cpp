@@ -42,6 +42,16 @@ CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const std::string& value) {
     return CK_ATTRIBUTE{type, const_cast<char*>(value.data()), ckUlong(value.size())};
 }
 
+/** C_GenerateKeyPair's trace: the mechanism and the private key's template (the one that says
+ *  what the key may do). */
+CallSubject keyPairSubject(CK_SESSION_HANDLE session, const CK_MECHANISM& mechanism,
+                           const std::vector<CK_ATTRIBUTE>& privateTemplate) {
+    CallSubject subject = CallSubject::session(session, privateTemplate);
+    subject.mechanism = mechanism.mechanism;
+    subject.note = "private-key-template:";
+    return subject;
+}
+
 CallSubject loginSubject(CK_SESSION_HANDLE session) {
     CallSubject subject = CallSubject::session(session);
     subject.note = "user=CKU_USER";
@@ -284,10 +294,13 @@ KeyPair Session::generateKeyPair(const KeySpec& spec, const Bytes& id, const std
 
     KeyPair pair;
     const auto generate = [&] {
-        return functions_->C_GenerateKeyPair(handle_, &mechanism, publicTemplate.data(),
-                                             ckUlong(publicTemplate.size()), privateTemplate.data(),
-                                             ckUlong(privateTemplate.size()), &pair.publicKey,
-                                             &pair.privateKey);
+        return traced("C_GenerateKeyPair", keyPairSubject(handle_, mechanism, privateTemplate),
+                      [&] {
+                          return functions_->C_GenerateKeyPair(
+                              handle_, &mechanism, publicTemplate.data(),
+                              ckUlong(publicTemplate.size()), privateTemplate.data(),
+                              ckUlong(privateTemplate.size()), &pair.publicKey, &pair.privateKey);
+                      });
     };
     CK_RV rv = generate();
     if (refusesUsageAttribute(rv)) {
