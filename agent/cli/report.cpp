@@ -163,7 +163,7 @@ private:
     void header() {
         text_ += "kunci support report\n";
         text_ += "Written " + agent::rfc3339(std::chrono::system_clock::now()) +
-                 " by `kunci doctor --report`" + (request_.trace ? " --trace" : "") + ".\n";
+                 " by `kunci doctor --report" + (request_.trace ? " --trace" : "") + "`.\n";
         text_ +=
             "It holds no PIN, no private key and no certificate's PEM. Each section below\n"
             "begins with a line \"== Title ===\"; docs/support.md says how to read it.\n";
