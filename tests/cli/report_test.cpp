@@ -197,6 +197,22 @@ TEST_F(ReportTest, pulledToken_itsRenewalIsReportedWithTheTokenAbsent) {
     EXPECT_TRUE(contains(section(text, "PKCS#11 call trace"), "Trace done: 0 token(s)")) << text;
 }
 
+TEST_F(ReportTest, agentRunning_tokensThroughItAndTheTraceSaysToStopIt) {
+    ASSERT_NO_FATAL_FAILURE(startAgent());
+    const fs::path file = workFile("report.txt");
+    const auto result = kunci({"doctor", "--report", file.string(), "--trace", "--port",
+                               std::to_string(port()), "--module", "softhsm", "--state-dir",
+                               statePath().string(), "--config", configFile().string()});
+    ASSERT_EQ(result.exitCode, 0) << describe(result);
+    const std::string text = e2e::readFile(file);
+    const std::string tokens = section(text, "Tokens");
+    EXPECT_TRUE(contains(tokens, "As seen by kunci-agent")) << tokens;
+    EXPECT_TRUE(contains(tokens, std::string(e2e::kTokenLabel))) << tokens;
+    const std::string trace = section(text, "PKCS#11 call trace");
+    EXPECT_TRUE(contains(trace, "Trace not made") && contains(trace, "stop the agent")) << trace;
+    EXPECT_FALSE(contains(trace, "\nC_")) << "no call is traced in the agent's process\n" << trace;
+}
+
 TEST_F(ReportTest, usageErrors_exit2) {
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"doctor", "--trace"},
