@@ -120,6 +120,39 @@ constexpr NamedAttribute kAttributeNames[] = {
 
 #undef KUNCI_CKA
 
+struct NamedMechanism {
+    CK_MECHANISM_TYPE type;
+    std::string_view name;
+};
+
+#define KUNCI_CKM(name) \
+    NamedMechanism {    \
+        name, #name     \
+    }
+
+/** The mechanisms kunci generates and signs with, and their hashing relatives a token lists. */
+constexpr NamedMechanism kMechanismNames[] = {
+    KUNCI_CKM(CKM_RSA_PKCS_KEY_PAIR_GEN),
+    KUNCI_CKM(CKM_RSA_PKCS),
+    KUNCI_CKM(CKM_RSA_PKCS_PSS),
+    KUNCI_CKM(CKM_SHA256_RSA_PKCS),
+    KUNCI_CKM(CKM_SHA384_RSA_PKCS),
+    KUNCI_CKM(CKM_SHA512_RSA_PKCS),
+    KUNCI_CKM(CKM_SHA256_RSA_PKCS_PSS),
+    KUNCI_CKM(CKM_SHA384_RSA_PKCS_PSS),
+    KUNCI_CKM(CKM_SHA512_RSA_PKCS_PSS),
+    KUNCI_CKM(CKM_EC_KEY_PAIR_GEN),
+    KUNCI_CKM(CKM_ECDSA),
+    KUNCI_CKM(CKM_ECDSA_SHA256),
+    KUNCI_CKM(CKM_ECDSA_SHA384),
+    KUNCI_CKM(CKM_ECDSA_SHA512),
+    KUNCI_CKM(CKM_SHA256),
+    KUNCI_CKM(CKM_SHA384),
+    KUNCI_CKM(CKM_SHA512),
+};
+
+#undef KUNCI_CKM
+
 std::string hexName(const char* prefix, unsigned long value) {
     std::array<char, 32> buffer{};
     std::snprintf(buffer.data(), buffer.size(), "%s0x%08lx", prefix, value);
@@ -149,10 +182,19 @@ std::string attributeName(CK_ATTRIBUTE_TYPE type) {
     return hexName("CKA_", static_cast<unsigned long>(type));
 }
 
+std::string mechanismName(CK_MECHANISM_TYPE type) {
+    for (const NamedMechanism& named : kMechanismNames) {
+        if (named.type == type) {
+            return std::string(named.name);
+        }
+    }
+    return hexName("CKM_", static_cast<unsigned long>(type));
+}
+
 std::string formatCall(const TracedCall& call) {
     std::string line = call.function + subjectText(call);
     if (call.mechanism) {
-        line += " mechanism=" + hexName("", static_cast<unsigned long>(*call.mechanism));
+        line += " mechanism=" + mechanismName(*call.mechanism);
     }
     if (!call.note.empty()) {
         line += ' ' + call.note;

@@ -62,6 +62,9 @@ struct TracedCall {
 /** The name of an attribute type, "CKA_CLASS"; unknown ones as "CKA_0x%08lx". */
 std::string attributeName(CK_ATTRIBUTE_TYPE type);
 
+/** The name of a mechanism kunci uses, "CKM_ECDSA"; others as "CKM_0x%08lx". */
+std::string mechanismName(CK_MECHANISM_TYPE type);
+
 /** One line for people: "C_FindObjectsInit session=1 attributes=CKA_CLASS,CKA_ID -> CKR_OK
  *  (15 us)". */
 std::string formatCall(const TracedCall& call);

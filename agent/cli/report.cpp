@@ -465,8 +465,10 @@ private:
             outcome = "stopped: " + whyFailed(error);
         }
         text_ += "Trace " + outcome +
-                 ".\nOne line per call: function, slot or session, "
-                 "attribute types (never values), result, time.\n\n";
+                 ".\nOne line per call: function, slot or session, attribute types (never "
+                 "values), result, time.\nThe modules are loaded in this order, each beginning "
+                 "with C_GetFunctionList: " +
+                 joined(modulePaths(*settings)) + ".\n\n";
         for (const pkcs11::TracedCall& call : calls.calls()) {
             text_ += pkcs11::formatCall(call) + '\n';
         }

@@ -131,7 +131,7 @@ TEST_F(ReportTest, trace_namesCallsAndResultsAndLogsInWithoutThePin) {
         trace, "Trace done: 1 token(s), logged in to \"" + std::string(e2e::kTokenLabel) + "\""))
         << trace;
     const std::regex line(
-        R"(^C_\w+( slot=\d+| session=\d+)?( mechanism=0x[0-9a-f]{8})?)"
+        R"(^C_\w+( slot=\d+| session=\d+)?( mechanism=CKM_\w+)?)"
         R"(( user=CKU_USER)?( attributes=CKA_\w+(,CKA_\w+)*)? -> CKR_\w+ \(\d+ us\)$)");
     std::map<std::string, int> seen;
     for (const auto& entry : e2e::splitLines(trace)) {

@@ -34,8 +34,9 @@ TEST(TraceFormatTest, formatCall_slotMechanismAndNote) {
                                .note = "",
                                .rv = CKR_MECHANISM_INVALID,
                                .elapsed = microseconds(0)};
-    EXPECT_EQ(formatCall(mechanism),
-              "C_GetMechanismInfo slot=3 mechanism=0x00001040 -> CKR_MECHANISM_INVALID (0 us)");
+    EXPECT_EQ(
+        formatCall(mechanism),
+        "C_GetMechanismInfo slot=3 mechanism=CKM_EC_KEY_PAIR_GEN -> CKR_MECHANISM_INVALID (0 us)");
     const TracedCall login{.function = "C_Login",
                            .on = CallSubject::On::Session,
                            .handle = 1,
@@ -54,6 +55,12 @@ TEST(TraceFormatTest, attributeName_knownAndUnknown) {
     EXPECT_EQ(attributeName(CKA_VALUE), "CKA_VALUE");
     EXPECT_EQ(attributeName(CKA_EC_POINT), "CKA_EC_POINT");
     EXPECT_EQ(attributeName(CKA_VENDOR_DEFINED + 2), "CKA_0x80000002");
+}
+
+TEST(TraceFormatTest, mechanismName_knownAndUnknown) {
+    EXPECT_EQ(mechanismName(CKM_SHA256_RSA_PKCS), "CKM_SHA256_RSA_PKCS");
+    EXPECT_EQ(mechanismName(CKM_ECDSA), "CKM_ECDSA");
+    EXPECT_EQ(mechanismName(CKM_VENDOR_DEFINED + 5), "CKM_0x80000005");
 }
 
 TEST(CallTraceTest, traced_withoutTrace_returnsRvAndRecordsNothingLater) {
