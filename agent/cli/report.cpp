@@ -77,6 +77,7 @@ std::string buildTypeText() {
     return (type.empty() ? std::string("(not set)") : type) + ", " + assertions;
 }
 
+#ifndef _WIN32
 /** The system's own words for its name and version, where a file tells them (Linux). */
 std::string firstLineOf(const fs::path& file) {
     std::ifstream in(file);
@@ -98,6 +99,7 @@ std::string osReleaseName() {
     }
     return "";
 }
+#endif
 
 /** A JSON value for people: strings as they are, key types as "RSA 2048", arrays joined. */
 std::string valueText(const std::string& key, const json& value) {
@@ -121,6 +123,12 @@ std::string valueText(const std::string& key, const json& value) {
     return value.dump();
 }
 
+/** "  name              value\n": the value in a column of its own. */
+std::string fieldLine(const std::string& indent, const std::string& name,
+                      const std::string& value) {
+    return indent + name + std::string(name.size() < 18 ? 18 - name.size() : 1, ' ') + value + '\n';
+}
+
 /** Every field of an object, one a line, indented; fields in skip are left out. */
 std::string fieldLines(const json& object, const std::string& indent,
                        const std::vector<std::string>& skip = {}) {
@@ -129,8 +137,7 @@ std::string fieldLines(const json& object, const std::string& indent,
         if (std::find(skip.begin(), skip.end(), key) != skip.end()) {
             continue;
         }
-        lines += indent + key + std::string(key.size() < 16 ? 16 - key.size() : 1, ' ') +
-                 valueText(key, value) + '\n';
+        lines += fieldLine(indent, key, valueText(key, value));
     }
     return lines;
 }
@@ -171,29 +178,27 @@ private:
 
     void versionAndBuild() {
         text_ += heading("kunci version and build");
-        text_ += "kunci            " KUNCI_VERSION "\n";
-        text_ += "compiler         " + compilerText() + "\n";
-        text_ += "build type       " + buildTypeText() + "\n";
-        text_ += "OpenSSL          built with " OPENSSL_VERSION_TEXT ", running " +
-                 std::string(OpenSSL_version(OPENSSL_VERSION)) + "\n";
+        text_ += fieldLine("", "kunci", KUNCI_VERSION) + fieldLine("", "compiler", compilerText()) +
+                 fieldLine("", "build type", buildTypeText()) +
+                 fieldLine("", "OpenSSL",
+                           "built with " OPENSSL_VERSION_TEXT ", running " +
+                               std::string(OpenSSL_version(OPENSSL_VERSION)));
     }
 
     void operatingSystem() {
         text_ += heading("Operating system");
 #ifdef _WIN32
-        text_ += "system           Windows (64-bit)\n";
-        text_ +=
-            "version          not told by this build of kunci: see Settings > System > About\n";
+        text_ += fieldLine("", "system", "Windows") +
+                 fieldLine("", "version",
+                           "not told by this build of kunci: see Settings > System > About");
 #else
         const std::string name = osReleaseName();
-        text_ += "system           " + (name.empty() ? std::string("(no /etc/os-release)") : name) +
-                 "\n";
-        const std::string kernel = firstLineOf("/proc/sys/kernel/osrelease");
-        if (!kernel.empty()) {
-            text_ += "kernel           " + kernel + "\n";
+        text_ += fieldLine("", "system", name.empty() ? "(no /etc/os-release)" : name);
+        if (const std::string kernel = firstLineOf("/proc/sys/kernel/osrelease"); !kernel.empty()) {
+            text_ += fieldLine("", "kernel", kernel);
         }
 #endif
-        text_ += "processor        " + std::to_string(sizeof(void*) * 8) + "-bit build\n";
+        text_ += fieldLine("", "processor", std::to_string(sizeof(void*) * 8) + "-bit build");
     }
 
     void checks(const Diagnosis& diagnosis) {
@@ -211,15 +216,15 @@ private:
             text_ += "No module was found (" + settings_.modulesFrom + ").\n";
         }
         for (const ModuleOutcome& module : diagnosis.modules) {
-            text_ += module.path + "\n  found by        " + module.foundBy + '\n';
+            text_ += module.path + '\n' + fieldLine("  ", "found by", module.foundBy);
             if (!module.info) {
-                text_ += "  NOT LOADED      " + module.problem + '\n';
+                text_ += fieldLine("  ", "NOT LOADED", module.problem);
                 continue;
             }
-            text_ += "  description     " + module.info->description + '\n';
-            text_ += "  manufacturer    " + module.info->manufacturer + '\n';
-            text_ += "  cryptoki        " + module.info->cryptokiVersion + '\n';
-            text_ += "  library         " + module.info->libraryVersion + '\n';
+            text_ += fieldLine("  ", "description", module.info->description) +
+                     fieldLine("  ", "manufacturer", module.info->manufacturer) +
+                     fieldLine("  ", "cryptoki", module.info->cryptokiVersion) +
+                     fieldLine("  ", "library", module.info->libraryVersion);
         }
     }
 
@@ -312,7 +317,7 @@ private:
         for (const json& token : tokens) {
             text_ += "Token " + tokenName(token) + '\n' + fieldLines(token, "  ");
             if (!token.contains("keyTypes")) {
-                text_ += "  keyTypes        " + agentKeyTypes(backend) + '\n';
+                text_ += fieldLine("  ", "keyTypes", agentKeyTypes(backend));
             }
             text_ += '\n';
         }
@@ -358,8 +363,9 @@ private:
             text_ += "Renewal " + text(renewal, "renewal") + "  " + text(renewal, "state") + '\n' +
                      fieldLines(renewal, "  ", {"renewal", "state", "csr"});
             if (tokenWithId(tokens, text(renewal, "token")).is_null()) {
-                text_ += "  TOKEN ABSENT    its token (id " + text(renewal, "token") +
-                         ") is not present: pulled out, or its module did not load\n";
+                text_ += fieldLine("  ", "TOKEN ABSENT",
+                                   "its token (id " + text(renewal, "token") +
+                                       ") is not present: pulled out, or its module did not load");
             }
             text_ += '\n';
         }

@@ -70,8 +70,8 @@ TEST_F(ReportTest, softHsmToken_everySectionHoldsItsValues) {
     EXPECT_TRUE(contains(checks, std::string(e2e::kOrigin))) << checks;
 
     const std::string modules = section(text, "PKCS#11 modules");
-    EXPECT_TRUE(contains(modules, "manufacturer    SoftHSM")) << modules;
-    EXPECT_TRUE(contains(modules, "cryptoki        2.")) << modules;
+    EXPECT_TRUE(contains(modules, "manufacturer      SoftHSM")) << modules;
+    EXPECT_TRUE(contains(modules, "cryptoki          2.")) << modules;
 
     const std::string tokens = section(text, "Tokens");
     EXPECT_TRUE(contains(tokens, "Token \"" + std::string(e2e::kTokenLabel) + "\"")) << tokens;
