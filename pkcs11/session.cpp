@@ -234,10 +234,12 @@ constexpr std::array<CK_ATTRIBUTE_TYPE, 3> kPrivateUsagesRefused{CKA_DECRYPT, CK
                                                                  CKA_DERIVE};
 constexpr std::array<CK_ATTRIBUTE_TYPE, 2> kPublicUsagesRefused{CKA_ENCRYPT, CKA_WRAP};
 
-/** What a token answers when it will not take a usage attribute it does not know or allow. */
+/** What a token answers when it will not take a usage attribute it does not know or allow.
+ *  tpm2-pkcs11 answers CKR_GENERAL_ERROR: its keys always carry the TPM's sign-and-decrypt
+ *  attributes, and a template asking otherwise is a "mismatch" to it. */
 bool refusesUsageAttribute(CK_RV rv) {
     return rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
-           rv == CKR_ATTRIBUTE_VALUE_INVALID;
+           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_GENERAL_ERROR;
 }
 
 }  // namespace

@@ -64,7 +64,8 @@ public:
      *  prime256v1 / secp384r1. Mechanism CKM_RSA_PKCS_KEY_PAIR_GEN / CKM_EC_KEY_PAIR_GEN.
      *  Both templates also refuse every other usage (private: CKA_DECRYPT, CKA_UNWRAP,
      *  CKA_DERIVE false; public: CKA_ENCRYPT, CKA_WRAP false); a token that will not take those
-     *  (CKR_ATTRIBUTE_TYPE_INVALID, CKR_TEMPLATE_INCONSISTENT, CKR_ATTRIBUTE_VALUE_INVALID) is
+     *  (CKR_ATTRIBUTE_TYPE_INVALID, CKR_TEMPLATE_INCONSISTENT, CKR_ATTRIBUTE_VALUE_INVALID,
+     *  CKR_GENERAL_ERROR) is
      *  asked again without them. KeyPair::signingOnly says what the token then holds. */
     KeyPair generateKeyPair(const KeySpec& spec, const Bytes& id, const std::string& label);
     RsaPublicKey rsaPublicKey(CK_OBJECT_HANDLE publicKey) const;

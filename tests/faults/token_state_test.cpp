@@ -160,7 +160,7 @@ TEST_P(UsageRefusedTest, renewalBegin_usageAttributesRefused_keyMadeWithoutThemA
 
 INSTANTIATE_TEST_SUITE_P(RefusingToken, UsageRefusedTest,
                          ::testing::Values("CKR_ATTRIBUTE_TYPE_INVALID",
-                                           "CKR_TEMPLATE_INCONSISTENT"),
+                                           "CKR_TEMPLATE_INCONSISTENT", "CKR_GENERAL_ERROR"),
                          [](const auto& instance) { return instance.param.substr(4); });
 
 TEST_F(TokenStateTest, renewalBegin_keyGenerationRefusedWithAndWithoutUsages_nothingLeft) {
