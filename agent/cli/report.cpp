@@ -17,6 +17,7 @@
 #include "agent/core/text.hpp"
 #include "agent/crypto/certificate.hpp"
 #include "agent/platform/log_file.hpp"
+#include "agent/platform/platform.hpp"
 #include "pkcs11/trace.hpp"
 
 namespace kunci::cli {
@@ -76,30 +77,6 @@ std::string buildTypeText() {
 #endif
     return (type.empty() ? std::string("(not set)") : type) + ", " + assertions;
 }
-
-#ifndef _WIN32
-/** The system's own words for its name and version, where a file tells them (Linux). */
-std::string firstLineOf(const fs::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
-std::string osReleaseName() {
-    std::ifstream in("/etc/os-release");
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with("PRETTY_NAME=")) {
-            std::string name = line.substr(12);
-            if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
-                name = name.substr(1, name.size() - 2);
-            }
-            return name;
-        }
-    }
-    return "";
-}
-#endif
 
 /** A JSON value for people: strings as they are, key types as "RSA 2048", arrays joined. */
 std::string valueText(const std::string& key, const json& value) {
@@ -187,18 +164,10 @@ private:
 
     void operatingSystem() {
         text_ += heading("Operating system");
-#ifdef _WIN32
-        text_ += fieldLine("", "system", "Windows") +
-                 fieldLine("", "version",
-                           "not told by this build of kunci: see Settings > System > About");
-#else
-        const std::string name = osReleaseName();
-        text_ += fieldLine("", "system", name.empty() ? "(no /etc/os-release)" : name);
-        if (const std::string kernel = firstLineOf("/proc/sys/kernel/osrelease"); !kernel.empty()) {
-            text_ += fieldLine("", "kernel", kernel);
-        }
-#endif
-        text_ += fieldLine("", "processor", std::to_string(sizeof(void*) * 8) + "-bit build");
+        const auto system = agent::platform::systemDescription();
+        text_ += fieldLine("", "system", system.name.empty() ? "(not told)" : system.name) +
+                 fieldLine("", "version", system.version.empty() ? "(not told)" : system.version) +
+                 fieldLine("", "processor", std::to_string(sizeof(void*) * 8) + "-bit build");
     }
 
     void checks(const Diagnosis& diagnosis) {

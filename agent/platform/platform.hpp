@@ -182,6 +182,12 @@ std::string agentStartAdvice();
 /** What the holder is asked a PIN with when no prompt program is configured, in words (POSIX:
  *  the first pinentry in PATH, in a graphical session; Windows: kunci's own dialog). */
 std::string defaultPromptDescription();
+/** The operating system as a person names it, for a support report. */
+struct SystemDescription {
+    std::string name;  // e.g. "Debian GNU/Linux 12 (bookworm)", "Windows 10 Pro 22H2"; "" unknown
+    std::string version;  // e.g. kernel "6.1.0-28-amd64", "10.0.19045"; "" unknown
+};
+SystemDescription systemDescription();
 /** The system's registry of PKCS#11 modules by name (POSIX: p11-kit); nullopt when the system
  *  has none (Windows: modules are found at known places). */
 std::optional<std::string> moduleRegistryName();

@@ -7,6 +7,7 @@
 #include <p11-kit/p11-kit.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,6 +69,25 @@ std::string defaultPromptDescription() {
 
 std::optional<std::string> moduleRegistryName() {
     return "p11-kit";
+}
+
+SystemDescription systemDescription() {
+    SystemDescription description;
+    std::ifstream osRelease("/etc/os-release");
+    for (std::string line; std::getline(osRelease, line);) {
+        if (line.starts_with("PRETTY_NAME=")) {
+            description.name = line.substr(12);
+            if (description.name.size() >= 2 && description.name.front() == '"' &&
+                description.name.back() == '"') {
+                description.name = description.name.substr(1, description.name.size() - 2);
+            }
+        }
+    }
+    struct utsname system {};
+    if (::uname(&system) == 0) {
+        description.version = std::string(system.sysname) + " " + system.release;
+    }
+    return description;
 }
 
 std::optional<std::string> hearStopRequests() {

@@ -411,6 +411,44 @@ std::string defaultPromptDescription() {
     return "kunci's own PIN dialog";
 }
 
+namespace {
+
+std::string currentVersionText(const wchar_t* value) {
+    wchar_t text[256]{};
+    DWORD size = sizeof text;
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", value,
+                     RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY, nullptr, text,
+                     &size) != ERROR_SUCCESS) {
+        return "";
+    }
+    return narrow(text);
+}
+
+}  // namespace
+
+SystemDescription systemDescription() {
+    SystemDescription description;
+    // ProductName alone still says "Windows 10" on Windows 11; the build number tells them apart.
+    description.name = currentVersionText(L"ProductName");
+    if (const std::string release = currentVersionText(L"DisplayVersion"); !release.empty()) {
+        description.name += " " + release;
+    }
+    // GetVersionEx lies to programs without a manifest; ntdll's RtlGetVersion does not.
+    using RtlGetVersionFunction = LONG(WINAPI*)(OSVERSIONINFOW*);
+    if (const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll")) {
+        const auto rtlGetVersion = reinterpret_cast<RtlGetVersionFunction>(
+            reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlGetVersion")));
+        OSVERSIONINFOW version{};
+        version.dwOSVersionInfoSize = sizeof version;
+        if (rtlGetVersion && rtlGetVersion(&version) == 0) {
+            description.version = std::to_string(version.dwMajorVersion) + "." +
+                                  std::to_string(version.dwMinorVersion) + "." +
+                                  std::to_string(version.dwBuildNumber);
+        }
+    }
+    return description;
+}
+
 std::optional<std::string> moduleRegistryName() {
     return std::nullopt;
 }
