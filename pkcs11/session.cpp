@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "pkcs11/session.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -188,6 +190,30 @@ std::string Session::stringAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type)
     return std::string(value.begin(), value.end());
 }
 
+namespace {
+
+/** The usages a signing key pair must not have, each on the key that would carry it. */
+constexpr std::array<CK_ATTRIBUTE_TYPE, 3> kPrivateUsagesRefused{CKA_DECRYPT, CKA_UNWRAP,
+                                                                 CKA_DERIVE};
+constexpr std::array<CK_ATTRIBUTE_TYPE, 2> kPublicUsagesRefused{CKA_ENCRYPT, CKA_WRAP};
+
+/** What a token answers when it will not take a usage attribute it does not know or allow.
+ *  tpm2-pkcs11 answers CKR_GENERAL_ERROR: its keys always carry the TPM's sign-and-decrypt
+ *  attributes, and a template asking otherwise is a "mismatch" to it. */
+bool refusesUsageAttribute(CK_RV rv) {
+    return rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
+           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_GENERAL_ERROR;
+}
+
+}  // namespace
+
+bool Session::anyUsageSet(CK_OBJECT_HANDLE h, std::span<const CK_ATTRIBUTE_TYPE> usages) const {
+    return std::any_of(usages.begin(), usages.end(), [&](CK_ATTRIBUTE_TYPE usage) {
+        const auto value = attributeIfPresent(h, usage);
+        return value && value->size() == sizeof(CK_BBOOL) && value->front() != CK_FALSE;
+    });
+}
+
 KeyPair Session::generateKeyPair(const KeySpec& spec, const Bytes& id, const std::string& label) {
     if (spec.type == KeyType::Rsa && spec.rsaBits == 0) {
         throw std::invalid_argument("RSA key generation needs a modulus size");
@@ -222,13 +248,33 @@ KeyPair Session::generateKeyPair(const KeySpec& spec, const Bytes& id, const std
         mechanism.mechanism = CKM_EC_KEY_PAIR_GEN;
         publicTemplate.push_back(attr(CKA_EC_PARAMS, params));
     }
+    const std::size_t privateEssentials = privateTemplate.size();
+    const std::size_t publicEssentials = publicTemplate.size();
+    for (const CK_ATTRIBUTE_TYPE usage : kPrivateUsagesRefused) {
+        privateTemplate.push_back(attr(usage, kFalse));
+    }
+    for (const CK_ATTRIBUTE_TYPE usage : kPublicUsagesRefused) {
+        publicTemplate.push_back(attr(usage, kFalse));
+    }
 
     KeyPair pair;
-    check(functions_->C_GenerateKeyPair(handle_, &mechanism, publicTemplate.data(),
-                                        ckUlong(publicTemplate.size()), privateTemplate.data(),
-                                        ckUlong(privateTemplate.size()), &pair.publicKey,
-                                        &pair.privateKey),
-          "C_GenerateKeyPair");
+    const auto generate = [&] {
+        return functions_->C_GenerateKeyPair(handle_, &mechanism, publicTemplate.data(),
+                                             ckUlong(publicTemplate.size()), privateTemplate.data(),
+                                             ckUlong(privateTemplate.size()), &pair.publicKey,
+                                             &pair.privateKey);
+    };
+    CK_RV rv = generate();
+    if (refusesUsageAttribute(rv)) {
+        // A failed C_GenerateKeyPair creates nothing, so asking again without the refused
+        // usages cannot leave a key behind; whether the token still limits the key is read back.
+        privateTemplate.resize(privateEssentials);
+        publicTemplate.resize(publicEssentials);
+        rv = generate();
+    }
+    check(rv, "C_GenerateKeyPair");
+    pair.signingOnly = !anyUsageSet(pair.privateKey, kPrivateUsagesRefused) &&
+                       !anyUsageSet(pair.publicKey, kPublicUsagesRefused);
     return pair;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,12 @@ public:
      *  CKA_EXTRACTABLE false, CKA_SIGN true, CKA_ID=id, CKA_LABEL=label;
      *  public: CKA_CLASS=PUBLIC_KEY, CKA_KEY_TYPE, CKA_TOKEN true, CKA_VERIFY true, CKA_ID,
      *  CKA_LABEL, RSA: CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT 65537; EC: CKA_EC_PARAMS = DER OID of
-     *  prime256v1 / secp384r1. Mechanism CKM_RSA_PKCS_KEY_PAIR_GEN / CKM_EC_KEY_PAIR_GEN. */
+     *  prime256v1 / secp384r1. Mechanism CKM_RSA_PKCS_KEY_PAIR_GEN / CKM_EC_KEY_PAIR_GEN.
+     *  Both templates also refuse every other usage (private: CKA_DECRYPT, CKA_UNWRAP,
+     *  CKA_DERIVE false; public: CKA_ENCRYPT, CKA_WRAP false); a token that will not take those
+     *  (CKR_ATTRIBUTE_TYPE_INVALID, CKR_TEMPLATE_INCONSISTENT, CKR_ATTRIBUTE_VALUE_INVALID,
+     *  CKR_GENERAL_ERROR) is
+     *  asked again without them. KeyPair::signingOnly says what the token then holds. */
     KeyPair generateKeyPair(const KeySpec& spec, const Bytes& id, const std::string& label);
     RsaPublicKey rsaPublicKey(CK_OBJECT_HANDLE publicKey) const;
     EcPublicKey ecPublicKey(CK_OBJECT_HANDLE publicKey) const;
@@ -77,6 +83,8 @@ public:
     CK_SESSION_HANDLE handle() const { return handle_; }
 
 private:
+    /** Whether the object has any of these boolean attributes true (absent counts as false). */
+    bool anyUsageSet(CK_OBJECT_HANDLE h, std::span<const CK_ATTRIBUTE_TYPE> usages) const;
     void finishLogin(CK_RV rv);
     std::optional<Bytes> readAttribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
                                        bool tolerateAbsent) const;

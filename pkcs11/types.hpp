@@ -77,6 +77,9 @@ struct KeySpec {
 /** The two object handles of a generated key pair. */
 struct KeyPair {
     CK_OBJECT_HANDLE publicKey = CK_INVALID_HANDLE, privateKey = CK_INVALID_HANDLE;
+    /** The token holds the pair for signing and verifying only: no decrypt, unwrap, derive,
+     *  encrypt or wrap usage reads back true. */
+    bool signingOnly = false;
 };
 
 /** An RSA public key's big-endian modulus and exponent as the token stores them. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace kunci::agent {
@@ -10,7 +11,8 @@ struct AuditTrail {
     std::string token;
     std::string keyId;
     std::string renewal;
-    std::string digest;  // hex of the signed digest (signature.sign)
+    std::string digest;                    // hex of the signed digest (signature.sign)
+    std::optional<bool> keyUsageEnforced;  // a key pair was generated (renewal.begin)
 };
 
 }  // namespace kunci::agent

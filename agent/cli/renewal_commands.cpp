@@ -74,6 +74,9 @@ std::string renewalBlock(const json& renewal) {
          (label.empty() ? "" : "\"" + label + "\" ") + "(id " + text(renewal, "token") + ")");
     line("subject", formatSubject(renewal.value("subject", json::object())));
     line("key id", text(renewal, "keyId"));
+    if (!renewal.value("keyUsageEnforced", true)) {
+        line("usage", "NOT limited to signing: the token kept other usages (e.g. decrypt)");
+    }
     line("replaces", text(renewal, "replaces"));
     line("created", text(renewal, "created"));
     line("updated", text(renewal, "updated"));

@@ -65,6 +65,9 @@ void Handlers::offloadAudited(std::string method, const ipc::CallContext& contex
                        {"token", trail.token},
                        {"keyId", trail.keyId},
                        {"renewal", trail.renewal}};
+        if (trail.keyUsageEnforced) {
+            record["keyUsageEnforced"] = *trail.keyUsageEnforced;
+        }
         if (!trail.digest.empty()) {
             record["digest"] = trail.digest;
         }

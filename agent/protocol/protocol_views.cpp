@@ -88,6 +88,7 @@ Json renewalView(const Renewal& renewal) {
         {"subject", subjectView(renewal.subject)},
         {"created", renewal.created},
         {"updated", renewal.updated},
+        {"keyUsageEnforced", renewal.keyUsageEnforced},
     };
     if (renewal.csr) {
         view["csr"] = *renewal.csr;

@@ -120,6 +120,7 @@ nlohmann::json Renewal::toDocument() const {
         {"updated", updated},
         {"origin", origin},
         {"replacedRetired", replacedRetired},
+        {"keyUsageEnforced", keyUsageEnforced},
     };
     putOptional(document, "csr", csr);
     putOptional(document, "replaces", replaces);
@@ -144,6 +145,8 @@ Renewal Renewal::fromDocument(const nlohmann::json& document) {
     renewal.replaces = getOptional<std::string>(document, "replaces");
     renewal.certificateSha256 = getOptional<std::string>(document, "certificateSha256");
     renewal.replacedRetired = document.value("replacedRetired", false);
+    // Absent: written before the agent asked the token to limit the key's usage.
+    renewal.keyUsageEnforced = document.value("keyUsageEnforced", false);
     return renewal;
 }
 

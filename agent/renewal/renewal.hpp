@@ -41,6 +41,9 @@ struct Renewal {
     std::optional<std::string> replaces;
     std::optional<std::string> certificateSha256;  // set once completed
     bool replacedRetired = false;                  // set once renewal.retire finished
+    /** The token holds the new key for signing only (false: it refused the usage limits, or
+     *  the journal was written by an agent that did not ask for them). */
+    bool keyUsageEnforced = true;
 
     /** The journal's document (every field): the journal's own file format, not the
      *  protocol's view. */

@@ -201,6 +201,13 @@ BeginResult RenewalEngine::begin(BeginRequest request, const std::string& origin
     try {
         const auto pair =
             onToken([&] { return session.generateKeyPair(request.keySpec, keyId, renewal.label); });
+        renewal.keyUsageEnforced = pair.signingOnly;
+        trail.keyUsageEnforced = pair.signingOnly;
+        if (!pair.signingOnly) {
+            std::cerr << "kunci-agent: the token \"" << token.info.label << "\" keeps decrypt "
+                      << "or other usages on the new key " << renewal.keyId
+                      << " although kunci asked for signing only\n";
+        }
         const auto publicKey =
             onToken([&] { return tokenPublicKey(session, pair.publicKey, request.keySpec.type); });
         renewal.csr = onToken([&] {

@@ -128,6 +128,8 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
     EXPECT_FALSE(renewal.empty()) << result.dump();
     EXPECT_TRUE(std::regex_match(keyId, std::regex("^[0-9a-f]{40}$"))) << keyId;
     EXPECT_TRUE(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----")) << csr;
+    const Json listed = findRenewal(*client_, renewal);
+    EXPECT_EQ(listed.value("keyUsageEnforced", false), true) << listed.dump();
 
     const auto verify = opensslOn(csr, {"req", "-verify", "-noout"});
     EXPECT_EQ(verify.exitCode, 0) << verify.out << verify.err;
@@ -162,6 +164,11 @@ TEST_P(RenewalBeginKeyTest, renewalBegin_keyType_verifiableCsrForSensitiveTokenK
     const std::string usage =
         privateKey->attributes.count("Usage") ? privateKey->attributes.at("Usage") : std::string();
     EXPECT_NE(usage.find("sign"), std::string::npos) << usage;
+    // A signing key, not a decryption key (protocol renewal.begin): nothing but sign / verify.
+    EXPECT_EQ(usage, "sign") << listObjectsText();
+    EXPECT_EQ(publicKey->attributes.count("Usage") ? publicKey->attributes.at("Usage") : "",
+              "verify")
+        << listObjectsText();
     EXPECT_FALSE(privateKey->attributes.count("label") == 0 ||
                  privateKey->attributes.at("label").empty())
         << listObjectsText();

@@ -121,6 +121,65 @@ TEST_F(TokenStateTest, renewalBegin_mechanismInvalidAtKeyGeneration_mechanismUns
     EXPECT_EQ(traceCount("C_GenerateKeyPair"), 1);
 }
 
+/** A token that will not take the "false" usage attributes gets the key without them; the
+ *  renewal, renewal.list and the audit log say the key's usage is not enforced. */
+class UsageRefusedTest : public TokenStateTest,
+                         public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(UsageRefusedTest, renewalBegin_usageAttributesRefused_keyMadeWithoutThemAndRecorded) {
+    ASSERT_NO_FATAL_FAILURE(startWithPlan(failing("C_GenerateKeyPair", GetParam())));
+
+    const Json response = callBegin(*client_);
+
+    ASSERT_TRUE(succeeded(response)) << response.dump();
+    const std::string renewal = textAt(response, {"result", "renewal"});
+    const std::string keyId = textAt(response, {"result", "keyId"});
+    EXPECT_EQ(traceCount("C_GenerateKeyPair"), 2) << "asked again without the usages";
+    EXPECT_EQ(findRenewal(*client_, renewal).value("keyUsageEnforced", true), false);
+    EXPECT_EQ(objectKinds(keyId), "priv,pub") << listObjectsText();
+    std::string privateUsage;
+    for (const auto& object : objectsWithId(keyId)) {
+        if (object.isPrivateKey() && object.attributes.count("Usage")) {
+            privateUsage = object.attributes.at("Usage");
+        }
+    }
+    // What the record says is true of the token: SoftHSM's default lets the key decrypt.
+    EXPECT_NE(privateUsage.find("decrypt"), std::string::npos) << listObjectsText();
+    Json beginRecord;
+    for (const auto& line :
+         kunci::e2e::splitLines(kunci::e2e::readFile(statePath() / "audit.log"))) {
+        const Json record = Json::parse(line);
+        if (record.value("method", "") == "renewal.begin") {
+            beginRecord = record;
+        }
+    }
+    EXPECT_EQ(beginRecord.value("keyUsageEnforced", true), false) << beginRecord.dump();
+    EXPECT_EQ(beginRecord.value("renewal", ""), renewal) << beginRecord.dump();
+    EXPECT_NO_FATAL_FAILURE(expectJournalConsistent(*client_));
+}
+
+INSTANTIATE_TEST_SUITE_P(RefusingToken, UsageRefusedTest,
+                         ::testing::Values("CKR_ATTRIBUTE_TYPE_INVALID",
+                                           "CKR_TEMPLATE_INCONSISTENT", "CKR_GENERAL_ERROR"),
+                         [](const auto& instance) { return instance.param.substr(4); });
+
+TEST_F(TokenStateTest, renewalBegin_keyGenerationRefusedWithAndWithoutUsages_nothingLeft) {
+    ASSERT_NO_FATAL_FAILURE(
+        startWithPlan({{"rules", Json::array({{{"function", "C_GenerateKeyPair"},
+                                               {"call", 1},
+                                               {"return", "CKR_TEMPLATE_INCONSISTENT"}},
+                                              {{"function", "C_GenerateKeyPair"},
+                                               {"call", 2},
+                                               {"return", "CKR_TEMPLATE_INCONSISTENT"}}})}}));
+
+    const Json response = callBegin(*client_);
+
+    ASSERT_NO_FATAL_FAILURE(expectBeginRefused(response, "token-error"));
+    EXPECT_EQ(textAt(response, {"error", "data", "ckr"}), "CKR_TEMPLATE_INCONSISTENT")
+        << response.dump();
+    EXPECT_EQ(traceCount("C_GenerateKeyPair"), 2);
+}
+
 TEST_F(TokenStateTest, renewalBegin_functionFailedAtKeyGeneration_tokenErrorNamingCkr) {
     ASSERT_NO_FATAL_FAILURE(startWithPlan(failing("C_GenerateKeyPair", "CKR_FUNCTION_FAILED")));
 

@@ -188,6 +188,15 @@ TEST_F(KeysTest, generateKeyPair_rsa2048_sensitiveNeverExtractableLocalWithId) {
     EXPECT_TRUE(session.boolAttribute(pair.privateKey, CKA_SENSITIVE));
     EXPECT_FALSE(session.boolAttribute(pair.privateKey, CKA_EXTRACTABLE));
     EXPECT_TRUE(session.boolAttribute(pair.privateKey, CKA_PRIVATE));
+    EXPECT_TRUE(pair.signingOnly);
+    EXPECT_TRUE(session.boolAttribute(pair.privateKey, CKA_SIGN));
+    for (const CK_ATTRIBUTE_TYPE usage : {CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE}) {
+        EXPECT_FALSE(session.boolAttribute(pair.privateKey, usage)) << usage;
+    }
+    EXPECT_TRUE(session.boolAttribute(pair.publicKey, CKA_VERIFY));
+    for (const CK_ATTRIBUTE_TYPE usage : {CKA_ENCRYPT, CKA_WRAP}) {
+        EXPECT_FALSE(session.boolAttribute(pair.publicKey, usage)) << usage;
+    }
 
     const pkcs11::RsaPublicKey publicKey = session.rsaPublicKey(pair.publicKey);
     EXPECT_EQ(publicKey.modulus.size(), 256U);
@@ -201,6 +210,8 @@ TEST_F(KeysTest, generateKeyPair_ecP256_sensitiveNeverExtractableLocalWithParams
     expectListedAsNonExtractable("EC");
     const std::string listed = listedObject("Public Key Object; EC", kKeyId);
     EXPECT_TRUE(contains(listed, "EC_PARAMS:  06082a8648ce3d030107\n")) << listed;
+    EXPECT_TRUE(pair.signingOnly);
+    EXPECT_FALSE(session.boolAttribute(pair.privateKey, CKA_DERIVE));
 
     const pkcs11::EcPublicKey publicKey = session.ecPublicKey(pair.publicKey);
     EXPECT_EQ(publicKey.params, pkcs11::ecParams(Curve::P256));

@@ -98,8 +98,19 @@ config=$drive_c/ProgramData/kunci/agent.conf
 local_appdata=$(winepath -u "$(wine cmd /d /c 'echo %LOCALAPPDATA%' | tr -d '\r')")
 state_dir=${local_appdata%/}/kunci
 
+msiexec_runs=0
 msiexec() {  # wine cuts the exit code to 8 bits: 1603 shows as 67
-    wine msiexec "$@"
+    msiexec_runs=$((msiexec_runs + 1))
+    local log=$work/msiexec-$msiexec_runs.log status=0
+    wine msiexec "$@" /l*v "$(winepath -w "$log")" || status=$?
+    # Every process of this step ends before the next step looks at the prefix.
+    wineserver -w
+    if [ "$status" -ne 0 ]; then
+        echo "msiexec $* exited $status; what its log says went wrong:"
+        tr -d '\r' <"$log" 2>/dev/null | grep -iE 'error|fail|return value [^1]' |
+            tail -n 30 | sed 's/^/    /' || true
+    fi
+    return "$status"
 }
 # The data of a value in the 64-bit view, empty when absent.
 reg_value() {
