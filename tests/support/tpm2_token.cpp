@@ -110,7 +110,7 @@ std::optional<std::string> Tpm2Token::unavailableReason() {
             return std::string(tool.what) +
                    " is not installed (Debian 12: swtpm swtpm-tools tpm2-tools tpm2-abrmd "
                    "libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools "
-                   "python3-tpm2-pkcs11-tools dbus)";
+                   "python3-tpm2-pkcs11-tools dbus-daemon)";
         }
     }
     return std::nullopt;
@@ -123,11 +123,20 @@ Tpm2Token::Tpm2Token() {
     fs::create_directory(dir_.path() / "state");
     fs::create_directory(storeDir());
     fs::create_directory(dir_.path() / "services");
-    startSwtpm();
-    startBus();
+    try {
+        startSwtpm();
+        startBus();
+    } catch (...) {
+        stop();
+        throw;
+    }
 }
 
 Tpm2Token::~Tpm2Token() {
+    stop();
+}
+
+void Tpm2Token::stop() noexcept {
     // The bus first: once it is reaped, tpm2-abrmd (its child) is this process's to reap.
     killAndReap(busPid_);
     killAndReap(pidIn(dir_.path() / "abrmd.pid"));
@@ -136,8 +145,15 @@ Tpm2Token::~Tpm2Token() {
         killAndReap(swtpm);
     } else if (serverPort_ != 0) {
         // swtpm writes its pid file after it daemonised: a token never used may lack it.
-        run({toolPath("swtpm_ioctl"), "--tcp", "127.0.0.1:" + std::to_string(controlPort_), "-s"});
+        try {
+            run({toolPath("swtpm_ioctl"), "--tcp", "127.0.0.1:" + std::to_string(controlPort_),
+                 "-s"});
+        } catch (const std::exception&) {
+            // Nothing more to try: the temp dir goes, the emulator ends with this process.
+        }
     }
+    busPid_ = -1;
+    serverPort_ = 0;
 }
 
 void Tpm2Token::startSwtpm() {

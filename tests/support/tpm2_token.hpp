@@ -14,7 +14,7 @@
 
 namespace kunci::test {
 
-/** A tpm2-pkcs11 token on a software TPM of its own: swtpm on two free TCP ports of 127.0.0.1,
+/** A tpm2-pkcs11 token on a software TPM of its own: swtpm on two consecutive free TCP ports,
  *  a private D-Bus session bus that starts tpm2-abrmd (the resource manager a real machine has
  *  in /dev/tpmrm0) on the first request for it, and a tpm2-pkcs11 store in a temp dir. Nothing
  *  is shared with another instance or another test process. The destructor kills and reaps
@@ -46,6 +46,8 @@ public:
 
 private:
     void startSwtpm();
+    /** Kills and reaps the bus, tpm2-abrmd and swtpm (those that were started). */
+    void stop() noexcept;
     void startBus();
     std::filesystem::path storeDir() const { return dir_.path() / "store"; }
 
