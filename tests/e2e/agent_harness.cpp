@@ -204,7 +204,10 @@ void AgentTest::SetUp() {
     // being no prompt (pin-required), whatever session they are run from.
     ::unsetenv("DISPLAY");
     ::unsetenv("WAYLAND_DISPLAY");
-    tokenSerial_ = hsm_.createToken(tokenLabel_, std::string(kUserPin), std::string(kSoPin));
+    if (!token_) {
+        token_ = std::make_unique<kunci::test::SoftHsmToken>(hsm_);
+    }
+    tokenSerial_ = token_->create(tokenLabel_, std::string(kUserPin), std::string(kSoPin));
 }
 
 void AgentTest::TearDown() {
@@ -230,7 +233,7 @@ std::vector<std::string> AgentTest::agentArgs(const std::string& listen) const {
 }
 
 std::map<std::string, std::string> AgentTest::launchEnv() const {
-    auto env = hsm_.env();
+    auto env = token_->env();
     for (const auto& [name, value] : launcher_.env) {
         env.insert_or_assign(name, value);
     }
@@ -302,7 +305,7 @@ std::string AgentTest::tokenId(WsClient& client) {
 
 RunResult AgentTest::tool(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& extraEnv) const {
-    auto env = hsm_.env();
+    auto env = token_->env();
     env.insert(extraEnv.begin(), extraEnv.end());
     return kunci::test::run(argv, env);
 }
@@ -310,28 +313,27 @@ RunResult AgentTest::tool(const std::vector<std::string>& argv,
 std::string AgentTest::listObjectsText(const fs::path& softHsmConf) const {
     const std::vector<std::string> argv = {KUNCI_PKCS11_TOOL_PATH,
                                            "--module",
-                                           kunci::test::SoftHsm::modulePath(),
+                                           token_->modulePath(),
                                            "--token-label",
                                            tokenLabel_,
                                            "--login",
                                            "--pin",
                                            std::string(kUserPin),
                                            "--list-objects"};
-    const fs::path conf = softHsmConf.empty() ? tokenCopy() : softHsmConf;
-    const auto result = kunci::test::run(argv, {{"SOFTHSM2_CONF", conf.string()}});
+    const auto result = kunci::test::run(argv, readerEnv(softHsmConf));
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return result.out;
 }
 
 fs::path AgentTest::tokenCopy() const {
-    const fs::path copy = work_.path() / "token-copy";
-    fs::remove_all(copy);
-    fs::create_directory(copy);
-    fs::copy(hsm_.tokenDir(), copy / "tokens", fs::copy_options::recursive);
-    const fs::path conf = copy / "softhsm2.conf";
-    writeFile(conf, "directories.tokendir = " + (copy / "tokens").string() +
-                        "\nobjectstore.backend = file\nlog.level = ERROR\n");
-    return conf;
+    return kunci::test::copySoftHsmTokens(hsm_, work_.path() / "token-copy");
+}
+
+std::map<std::string, std::string> AgentTest::readerEnv(const fs::path& softHsmConf) const {
+    if (!softHsmConf.empty()) {
+        return {{"SOFTHSM2_CONF", softHsmConf.string()}};
+    }
+    return token_->readerEnv(work_.path() / "token-copy");
 }
 
 std::vector<TokenObject> AgentTest::listObjects(const fs::path& softHsmConf) const {
@@ -365,11 +367,11 @@ std::vector<TokenObject> AgentTest::objectsWithId(const std::string& keyId) cons
 
 std::string AgentTest::readObjectDer(const std::string& type, const std::string& keyId) const {
     const auto out = work_.path() / (type + "-" + keyId + ".der");
-    const auto result = kunci::test::run(
-        {KUNCI_PKCS11_TOOL_PATH, "--module", kunci::test::SoftHsm::modulePath(), "--token-label",
-         tokenLabel_, "--login", "--pin", std::string(kUserPin), "--read-object", "--type", type,
-         "--id", keyId, "--output-file", out.string()},
-        {{"SOFTHSM2_CONF", tokenCopy().string()}});
+    const auto result =
+        kunci::test::run({KUNCI_PKCS11_TOOL_PATH, "--module", token_->modulePath(), "--token-label",
+                          tokenLabel_, "--login", "--pin", std::string(kUserPin), "--read-object",
+                          "--type", type, "--id", keyId, "--output-file", out.string()},
+                         readerEnv());
     EXPECT_EQ(result.exitCode, 0) << describe(result);
     return fs::exists(out) ? readFile(out) : "";
 }

@@ -19,6 +19,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/softhsm_token.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_token.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace kunci::e2e {
@@ -125,9 +126,9 @@ void writeFile(const std::filesystem::path& file, std::string_view content);
 /** The lines of text, without their '\n'; no empty last line. */
 std::vector<std::string> splitLines(const std::string& text);
 
-/** A fixture giving each test its own SoftHSM token, state directory and work directory, and
- *  starting kunci-agent on demand. TearDown stops the agent and checks that no PIN reached its
- *  stderr or any file of the state directory. */
+/** A fixture giving each test its own token (SoftHSM unless the fixture sets token_), state
+ *  directory and work directory, and starting kunci-agent on demand. TearDown stops the agent and
+ * checks that no PIN reached its stderr or any file of the state directory. */
 class AgentTest : public ::testing::Test {
 protected:
     void SetUp() override;
@@ -135,7 +136,7 @@ protected:
 
     /** The arguments the brief prescribes, with listen as given. */
     std::vector<std::string> agentArgs(const std::string& listen = "127.0.0.1:0") const;
-    /** The environment of every agent start: the SoftHSM one, then the launcher's. */
+    /** The environment of every agent start: the token's, then the launcher's. */
     std::map<std::string, std::string> launchEnv() const;
     /** The agent's environment: launchEnv() plus agentExtraEnv_. */
     std::map<std::string, std::string> agentEnv() const;
@@ -157,12 +158,13 @@ protected:
     /** The token id tokens.list gives for our token (fatal failure if missing). */
     std::string tokenId(kunci::test::WsClient& client);
 
-    /** Runs a command with the SoftHSM environment. */
+    /** Runs a command with the token's environment. */
     kunci::test::RunResult tool(const std::vector<std::string>& argv,
                                 const std::map<std::string, std::string>& extraEnv = {}) const;
     /** pkcs11-tool --login --list-objects on our token: its stdout (fails the test on error).
-     *  softHsmConf: the SoftHSM configuration to reach the token through (empty: a tokenCopy()
-     *  taken now, never the token the agent uses), e.g. one naming an older copy. */
+     *  softHsmConf: the SoftHSM configuration to reach the token through (empty: the token's
+     *  readerEnv(), for SoftHSM a tokenCopy() taken now, never the token the agent uses), e.g.
+     *  one naming an older copy. */
     std::string listObjectsText(const std::filesystem::path& softHsmConf = {}) const;
     std::vector<TokenObject> listObjects(const std::filesystem::path& softHsmConf = {}) const;
     /** Copies the token as it is on disk now (the agent idle: dead, or between requests);
@@ -173,9 +175,13 @@ protected:
      *  and loses the token until its next refresh. On a copy the test never writes a file the
      *  agent reads (docs/faults.md, "Crash tests"). */
     std::filesystem::path tokenCopy() const;
+    /** The environment a tool reads the token through: softHsmConf's SoftHSM when one is
+     *  named, else the token's readerEnv(). */
+    std::map<std::string, std::string> readerEnv(
+        const std::filesystem::path& softHsmConf = {}) const;
     std::vector<TokenObject> objectsWithId(const std::string& keyId) const;
-    /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey), from a
-     *  tokenCopy(). */
+    /** The DER of an object read with pkcs11-tool --read-object (type: cert or pubkey), through
+     *  the token's readerEnv() (for SoftHSM a tokenCopy()). */
     std::string readObjectDer(const std::string& type, const std::string& keyId) const;
     /** `openssl pkey -pubin` PEM of the public key object with this id. */
     std::string tokenPublicKeyPem(const std::string& keyId) const;
@@ -204,6 +210,8 @@ protected:
     std::vector<std::filesystem::path> filesContaining(std::string_view text) const;
 
     std::filesystem::path statePath() const { return state_.path(); }
+    /** The token SetUp created. */
+    kunci::test::TestToken& token() const { return *token_; }
     const std::string& tokenSerial() const { return tokenSerial_; }
 
     /** How the agent is run; a fixture sets it before it starts the agent. */
@@ -215,6 +223,10 @@ protected:
     /** Added to the agent's environment, e.g. KUNCI_FAULT_PLAN. */
     std::map<std::string, std::string> agentExtraEnv_;
     kunci::test::SoftHsm hsm_;
+    /** The token the agent uses; a fixture may set one before SetUp (e.g. a Tpm2Token, with
+     *  launcher_.module its module). SetUp makes a SoftHsmToken over hsm_ otherwise. Declared
+     *  before agent_, so that the agent is stopped before the token goes. */
+    std::unique_ptr<kunci::test::TestToken> token_;
     kunci::test::TempDir state_;
     kunci::test::TempDir work_;
     std::string tokenSerial_;

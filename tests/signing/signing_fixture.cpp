@@ -172,10 +172,26 @@ std::string SigningTest::tokenCertificatePem(const std::string& keyId) {
                                                      const std::string& publicPem,
                                                      const Bytes& data, const Bytes& signature,
                                                      const std::vector<std::string>& sigopts) {
-    const std::string n = std::to_string(++fileCounter_);
-    const auto key = scratch("verify-" + n + ".pem");
-    const auto in = scratch("data-" + n + ".bin");
-    const auto sig = scratch("sig-" + n + ".bin");
+    return opensslDgstVerifies(scratch("verify-" + std::to_string(++fileCounter_)), hash, publicPem,
+                               data, signature, sigopts);
+}
+
+::testing::AssertionResult SigningTest::pkeyutlVerifies(const std::string& publicPem,
+                                                        const Bytes& digest, const Bytes& signature,
+                                                        const std::vector<std::string>& pkeyopts) {
+    return opensslPkeyutlVerifies(scratch("verify-" + std::to_string(++fileCounter_)), publicPem,
+                                  digest, signature, pkeyopts);
+}
+
+::testing::AssertionResult opensslDgstVerifies(const std::filesystem::path& stem,
+                                               const std::string& hash,
+                                               const std::string& publicPem, const Bytes& data,
+                                               const Bytes& signature,
+                                               const std::vector<std::string>& sigopts) {
+    const std::string base = stem.string();
+    const std::string key = base + "-key.pem";
+    const std::string in = base + "-data.bin";
+    const std::string sig = base + "-sig.bin";
     writeBytes(key, bytesOf(publicPem));
     writeBytes(in, data);
     writeBytes(sig, signature);
@@ -192,13 +208,14 @@ std::string SigningTest::tokenCertificatePem(const std::string& keyId) {
     return ::testing::AssertionSuccess();
 }
 
-::testing::AssertionResult SigningTest::pkeyutlVerifies(const std::string& publicPem,
-                                                        const Bytes& digest, const Bytes& signature,
-                                                        const std::vector<std::string>& pkeyopts) {
-    const std::string n = std::to_string(++fileCounter_);
-    const auto key = scratch("verify-" + n + ".pem");
-    const auto in = scratch("digest-" + n + ".bin");
-    const auto sig = scratch("sig-" + n + ".bin");
+::testing::AssertionResult opensslPkeyutlVerifies(const std::filesystem::path& stem,
+                                                  const std::string& publicPem, const Bytes& digest,
+                                                  const Bytes& signature,
+                                                  const std::vector<std::string>& pkeyopts) {
+    const std::string base = stem.string();
+    const std::string key = base + "-key.pem";
+    const std::string in = base + "-digest.bin";
+    const std::string sig = base + "-sig.bin";
     writeBytes(key, bytesOf(publicPem));
     writeBytes(in, digest);
     writeBytes(sig, signature);

@@ -112,6 +112,19 @@ Bytes rawEcdsaToDer(const Bytes& raw);
 std::string readText(const std::filesystem::path& path);
 void writeBytes(const std::filesystem::path& path, const Bytes& bytes);
 
+/** `openssl dgst -<hash> -verify` of signature over data with the PEM public key; its files are
+ *  written at stem + "-key.pem" etc. (for fixtures other than SigningTest, e.g. tests/tokens). */
+::testing::AssertionResult opensslDgstVerifies(const std::filesystem::path& stem,
+                                               const std::string& hash,
+                                               const std::string& publicPem, const Bytes& data,
+                                               const Bytes& signature,
+                                               const std::vector<std::string>& sigopts = {});
+/** `openssl pkeyutl -verify` of signature over digest with the PEM public key; files at stem. */
+::testing::AssertionResult opensslPkeyutlVerifies(const std::filesystem::path& stem,
+                                                  const std::string& publicPem, const Bytes& digest,
+                                                  const Bytes& signature,
+                                                  const std::vector<std::string>& pkeyopts);
+
 /** The call throws an ipc::RpcError with this code and data field (-32602) or reason. */
 ::testing::AssertionResult throwsInvalidParams(const std::function<void()>& call,
                                                const std::string& field);

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/support/tpm2_token.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "tests/support/process.hpp"
+
+namespace kunci::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kPortAttempts = 5;
+
+/** The programs and the module, as the build found them. */
+struct Tpm2Tools {
+    const char* what;
+    const char* path;
+};
+constexpr std::array kTools = {
+    Tpm2Tools{"swtpm", KUNCI_SWTPM},
+    Tpm2Tools{"swtpm_ioctl", KUNCI_SWTPM_IOCTL},
+    Tpm2Tools{"tpm2-abrmd", KUNCI_TPM2_ABRMD},
+    Tpm2Tools{"dbus-daemon", KUNCI_DBUS_DAEMON},
+    Tpm2Tools{"tpm2_ptool", KUNCI_TPM2_PTOOL},
+    Tpm2Tools{"tpm2_dictionarylockout", KUNCI_TPM2_DICTIONARYLOCKOUT},
+    Tpm2Tools{"libtpm2_pkcs11.so", KUNCI_TPM2_PKCS11_MODULE},
+};
+
+std::string toolPath(std::string_view what) {
+    for (const auto& tool : kTools) {
+        if (what == tool.what) {
+            return tool.path;
+        }
+    }
+    throw std::logic_error("unknown tool " + std::string(what));
+}
+
+/** A TCP port of 127.0.0.1 nobody listens on now (the kernel's pick for port 0). Another
+ *  process may take it, or the next port, before swtpm binds them: the caller retries then. */
+class FreePort {
+public:
+    FreePort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+            throw std::runtime_error("cannot pick a free TCP port");
+        }
+        port_ = ntohs(address.sin_port);
+    }
+    ~FreePort() { ::close(fd_); }
+    FreePort(const FreePort&) = delete;
+    FreePort& operator=(const FreePort&) = delete;
+
+    std::uint16_t port() const { return port_; }
+
+private:
+    int fd_;
+    std::uint16_t port_ = 0;
+};
+
+/** The pid a daemon wrote to file, or -1 when there is none. */
+pid_t pidIn(const fs::path& file) {
+    std::ifstream in(file);
+    long pid = -1;
+    in >> pid;
+    return in && pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
+/** Kills pid and reaps it: the daemons were re-parented to this process (a child subreaper),
+ *  so no zombie outlives the test even where pid 1 reaps nothing. */
+void killAndReap(pid_t pid) {
+    if (pid <= 0) {
+        return;
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+std::string outcomeOf(const RunResult& result) {
+    return "exit " + std::to_string(result.exitCode) + ": " + result.err + result.out;
+}
+
+}  // namespace
+
+std::optional<std::string> Tpm2Token::unavailableReason() {
+    for (const auto& tool : kTools) {
+        const std::string path = tool.path;
+        if (path.empty() || path.ends_with("-NOTFOUND") || !fs::exists(path)) {
+            return std::string(tool.what) +
+                   " is not installed (Debian 12: swtpm swtpm-tools tpm2-tools tpm2-abrmd "
+                   "libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools "
+                   "python3-tpm2-pkcs11-tools dbus-daemon)";
+        }
+    }
+    return std::nullopt;
+}
+
+Tpm2Token::Tpm2Token() {
+    // swtpm and dbus-daemon daemonise and tpm2-abrmd is the bus's child: as this process's
+    // orphans they can be reaped here (see killAndReap).
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    fs::create_directory(dir_.path() / "state");
+    fs::create_directory(storeDir());
+    fs::create_directory(dir_.path() / "services");
+    try {
+        startSwtpm();
+        startBus();
+    } catch (...) {
+        stop();
+        throw;
+    }
+}
+
+Tpm2Token::~Tpm2Token() {
+    stop();
+}
+
+void Tpm2Token::stop() noexcept {
+    // The bus first: once it is reaped, tpm2-abrmd (its child) is this process's to reap.
+    killAndReap(busPid_);
+    killAndReap(pidIn(dir_.path() / "abrmd.pid"));
+    const pid_t swtpm = pidIn(dir_.path() / "swtpm.pid");
+    if (swtpm > 0) {
+        killAndReap(swtpm);
+    } else if (serverPort_ != 0) {
+        // swtpm writes its pid file after it daemonised: a token never used may lack it.
+        try {
+            run({toolPath("swtpm_ioctl"), "--tcp", "127.0.0.1:" + std::to_string(controlPort_),
+                 "-s"});
+        } catch (const std::exception&) {
+            // Nothing more to try: the temp dir goes, the emulator ends with this process.
+        }
+    }
+    busPid_ = -1;
+    serverPort_ = 0;
+}
+
+void Tpm2Token::startSwtpm() {
+    const fs::path dir = dir_.path();
+    RunResult last;
+    for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
+        // tpm2-tss's swtpm TCTI finds the control channel on the next port.
+        const std::uint16_t server = FreePort().port();
+        if (server == 65535) {
+            continue;
+        }
+        const auto control = static_cast<std::uint16_t>(server + 1);
+        // Absolute paths: --daemon changes to /.
+        last = run({toolPath("swtpm"), "socket", "--tpm2", "--tpmstate",
+                    "dir=" + (dir / "state").string(), "--server",
+                    "type=tcp,port=" + std::to_string(server) + ",bindaddr=127.0.0.1", "--ctrl",
+                    "type=tcp,port=" + std::to_string(control) + ",bindaddr=127.0.0.1", "--flags",
+                    "not-need-init,startup-clear", "--daemon", "--pid",
+                    "file=" + (dir / "swtpm.pid").string(), "--log",
+                    "file=" + (dir / "swtpm.log").string()});
+        if (last.exitCode == 0) {
+            serverPort_ = server;
+            controlPort_ = control;
+            return;
+        }
+    }
+    throw std::runtime_error("swtpm did not start on free ports (" + outcomeOf(last) + ")\n" +
+                             readText(dir / "swtpm.log"));
+}
+
+void Tpm2Token::startBus() {
+    const fs::path dir = dir_.path();
+    // D-Bus activation: the bus starts tpm2-abrmd on the first request for its name and holds
+    // that request until abrmd owns the name, so no client races abrmd's start.
+    std::ofstream service(dir / "services" / "com.intel.tss2.Tabrmd.service");
+    service << "[D-BUS Service]\nName=com.intel.tss2.Tabrmd\nExec=/bin/sh -c 'echo $$ > "
+            << (dir / "abrmd.pid").string() << " && exec " << toolPath("tpm2-abrmd")
+            << " --session --tcti=swtpm:host=127.0.0.1,port=" << serverPort_ << " --allow-root 2> "
+            << (dir / "abrmd.log").string() << "'\n";
+    service.close();
+    std::ofstream conf(dir / "bus.conf");
+    conf << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=)"
+         << dir.string() << "</listen>\n  <servicedir>" << (dir / "services").string()
+         << R"(</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+)";
+    conf.close();
+    if (!service || !conf) {
+        throw std::runtime_error("cannot write the bus configuration in " + dir.string());
+    }
+    const RunResult result =
+        run({toolPath("dbus-daemon"), "--config-file=" + (dir / "bus.conf").string(), "--fork",
+             "--print-address=1", "--print-pid=1"});
+    std::istringstream lines(result.out);
+    std::string pid;
+    std::getline(lines, busAddress_);
+    std::getline(lines, pid);
+    if (result.exitCode != 0 || busAddress_.empty() || pid.empty()) {
+        throw std::runtime_error("dbus-daemon did not start: " + outcomeOf(result));
+    }
+    busPid_ = static_cast<pid_t>(std::stol(pid));
+}
+
+std::string Tpm2Token::modulePath() const {
+    return toolPath("libtpm2_pkcs11.so");
+}
+
+std::map<std::string, std::string> Tpm2Token::env() const {
+    return {{"DBUS_SESSION_BUS_ADDRESS", busAddress_},
+            {"TPM2_PKCS11_TCTI", "tabrmd:bus_type=session"},
+            {"TPM2TOOLS_TCTI", "tabrmd:bus_type=session"},
+            {"TPM2_PKCS11_STORE", storeDir().string()}};
+}
+
+std::map<std::string, std::string> Tpm2Token::readerEnv(const fs::path&) const {
+    return env();
+}
+
+std::string Tpm2Token::create(const std::string& label, const std::string& userPin,
+                              const std::string& soPin) {
+    const std::string store = "--path=" + storeDir().string();
+    const RunResult init = run({toolPath("tpm2_ptool"), "init", store}, env());
+    if (init.exitCode != 0) {
+        throw std::runtime_error("tpm2_ptool init failed: " + outcomeOf(init) +
+                                 "\ntpm2-abrmd: " + readText(dir_.path() / "abrmd.log") +
+                                 "\nswtpm: " + readText(dir_.path() / "swtpm.log"));
+    }
+    // The primary object init made is the store's first (pid 1).
+    const RunResult added = run({toolPath("tpm2_ptool"), "addtoken", "--pid=1", "--label=" + label,
+                                 "--userpin=" + userPin, "--sopin=" + soPin, store},
+                                env());
+    // The command line holds PINs: report only what the tool said.
+    if (added.exitCode != 0) {
+        throw std::runtime_error("tpm2_ptool addtoken failed: " + outcomeOf(added));
+    }
+    const RunResult slots = run({"pkcs11-tool", "--module", modulePath(), "-L"}, env());
+    std::istringstream lines(slots.out);
+    bool ours = false;
+    for (std::string line; std::getline(lines, line);) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) {
+            continue;
+        }
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(' '));
+        if (line.find("token label") != std::string::npos) {
+            ours = value == label;
+        } else if (ours && line.find("serial num") != std::string::npos) {
+            return value;
+        }
+    }
+    throw std::runtime_error("token '" + label +
+                             "' not listed by pkcs11-tool -L: " + outcomeOf(slots));
+}
+
+void Tpm2Token::afterWrongPin() {
+    const RunResult result = run({toolPath("tpm2_dictionarylockout"), "-c"}, env());
+    if (result.exitCode != 0) {
+        throw std::runtime_error("tpm2_dictionarylockout -c failed: " + outcomeOf(result));
+    }
+}
+
+}  // namespace kunci::test
