@@ -338,7 +338,7 @@ Call enter(FunctionIndex index) {
     const auto number = ++s.calls[index];
     const std::string_view name = functionNames()[index];
     call.loaded->trace(global, name);
-    call.rule = call.plan().match(name, number, global);
+    call.rule = call.plan().match(name, number, global, &fileExists);
     if (call.rule != nullptr) {
         if (call.rule->delayMs > 0) {
             std::this_thread::sleep_for(std::chrono::milliseconds(call.rule->delayMs));

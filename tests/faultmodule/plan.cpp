@@ -94,7 +94,7 @@ CK_RV returnField(const Json& value, const std::string& where) {
 Rule parseRule(const Json& object, const std::string& where) {
     checkKeys(object,
               {"function", "call", "from", "globalCall", "return", "action", "after", "delayMs",
-               "holdWhileExists", "pullToken"},
+               "holdWhileExists", "pullToken", "onlyWhileExists"},
               where);
     Rule rule;
     if (!object.contains("function")) {
@@ -147,6 +147,12 @@ Rule parseRule(const Json& object, const std::string& where) {
         rule.holdWhileExists = stringField(object, "holdWhileExists", where);
         if (rule.holdWhileExists.empty()) {
             invalid(where + ".holdWhileExists", "must name a file");
+        }
+    }
+    if (object.contains("onlyWhileExists")) {
+        rule.onlyWhileExists = stringField(object, "onlyWhileExists", where);
+        if (rule.onlyWhileExists.empty()) {
+            invalid(where + ".onlyWhileExists", "must name a file");
         }
     }
     if (object.contains("pullToken")) {
@@ -234,9 +240,11 @@ bool Rule::matches(std::string_view calledFunction, std::uint64_t callNumber,
 }
 
 const Rule* Plan::match(std::string_view function, std::uint64_t callNumber,
-                        std::uint64_t globalIndex) const {
+                        std::uint64_t globalIndex, FileExists fileExists) const {
     for (const auto& rule : rules) {
-        if (rule.matches(function, callNumber, globalIndex)) {
+        if (rule.matches(function, callNumber, globalIndex) &&
+            (rule.onlyWhileExists.empty() ||
+             (fileExists != nullptr && fileExists(rule.onlyWhileExists)))) {
             return &rule;
         }
     }

@@ -34,6 +34,7 @@ struct Rule {
     std::uint32_t delayMs = 0;
     std::string holdWhileExists;  // non-empty: the call waits while this file exists
     bool pullToken = false;       // the call pulls the token out: creates the plan's removedFile
+    std::string onlyWhileExists;  // non-empty: the rule fires only while this file exists
 
     /** Whether this rule fires on the callNumber-th call of function, the globalIndex-th call of
      *  the process. */
@@ -66,9 +67,13 @@ struct Plan {
     std::string removedFile;  // empty: never removed
     std::map<CK_MECHANISM_TYPE, MechanismSizes> mechanismSizes;
 
-    /** The first rule that fires on this call, or nullptr. */
+    /** Whether a file exists (the module's own check, UTF-8 paths on every platform). */
+    using FileExists = bool (*)(const std::string& path);
+
+    /** The first rule that fires on this call, or nullptr. A rule with onlyWhileExists fires only
+     *  while fileExists says that file is there (never without fileExists). */
     const Rule* match(std::string_view function, std::uint64_t callNumber,
-                      std::uint64_t globalIndex) const;
+                      std::uint64_t globalIndex, FileExists fileExists = nullptr) const;
 };
 
 /** Parses a plan; throws std::invalid_argument naming the offending field. */

@@ -68,6 +68,18 @@ TEST(ParsePlan, mechanismInfo_parsesSizesByMechanism) {
     EXPECT_EQ(ec.maxKeySize, CK_ULONG{48});
 }
 
+TEST(ParsePlan, onlyWhileExists_firesOnlyWhileTheFileExists) {
+    const Plan plan = parsePlan(
+        R"({"rules": [{"function": "C_GetMechanismInfo", "return": "CKR_DEVICE_REMOVED",
+                       "onlyWhileExists": "/armed"}]})");
+    const auto armed = [](const std::string& path) { return path == "/armed"; };
+    const auto unarmed = [](const std::string&) { return false; };
+
+    EXPECT_NE(plan.match("C_GetMechanismInfo", 1, 1, armed), nullptr);
+    EXPECT_EQ(plan.match("C_GetMechanismInfo", 1, 1, unarmed), nullptr);
+    EXPECT_EQ(plan.match("C_GetMechanismInfo", 1, 1), nullptr);
+}
+
 TEST(ParsePlan, mechanismInfoUnknownMechanism_throwsNamingIt) {
     expectInvalid(R"({"mechanismInfo": {"CKM_RSA_X9_31": {"maxKeySize": 1}}})", "CKM_RSA_X9_31");
 }
