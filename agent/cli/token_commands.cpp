@@ -30,6 +30,24 @@ std::string flagsText(const json& flags) {
     return words.empty() ? "no login needed" : words;
 }
 
+/** A protocol key as renew's --key spells it: "rsa:2048", "ec:P-256". */
+std::string keyArgument(const json& key) {
+    const std::string type = text(key, "type");
+    return type + ":" + (type == "rsa" ? std::to_string(key.value("bits", 0)) : text(key, "curve"));
+}
+
+/** "rsa:2048, rsa:3072, ec:P-256": the keys renew --key may ask of this token. */
+std::string keyTypesText(const json& keyTypes) {
+    if (!keyTypes.is_array()) {
+        return "(not reported by this agent)";
+    }
+    std::string names;
+    for (const json& key : keyTypes) {
+        names += (names.empty() ? "" : ", ") + keyArgument(key);
+    }
+    return names.empty() ? "none (this token cannot make a key kunci can use)" : names;
+}
+
 std::string tokenBlock(const json& token) {
     const std::string label = text(token, "label");
     std::string lines = (label.empty() ? "(no label)" : label) + '\n';
@@ -46,6 +64,7 @@ std::string tokenBlock(const json& token) {
          text(token, "module") +
              (slot.is_object() && slot.contains("id") ? " (slot " + slot["id"].dump() + ")" : ""));
     line("PIN", flagsText(token.value("flags", json())));
+    line("key types", keyTypesText(token.value("keyTypes", json())));
     return lines;
 }
 
@@ -64,8 +83,9 @@ int parseDays(const std::string& value) {
 std::string tokensUsage() {
     return connectionCommandUsage(
         "tokens",
-        "Lists the tokens present: label, id, manufacturer, model, serial, module and\n"
-        "PIN state. A token is named to the other commands by its id, label or serial.\n");
+        "Lists the tokens present: label, id, manufacturer, model, serial, module, PIN\n"
+        "state and the key types the token can make (renew --key). A token is named to\n"
+        "the other commands by its id, label or serial.\n");
 }
 
 int tokensCommand(const std::vector<std::string>& args, const Environment& env, Io& io) {

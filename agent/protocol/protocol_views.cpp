@@ -27,6 +27,18 @@ Json arrayOf(const std::vector<Item>& items, View view) {
     return array;
 }
 
+/** {"type":"rsa","bits":N} | {"type":"ec","curve":C}: `agent.info`'s and `tokens.list`'s
+ *  `keyTypes` entries. */
+Json keyTypeView(const pkcs11::KeySpec& spec) {
+    Json view = {{"type", keyTypeName(spec.type)}};
+    if (spec.type == pkcs11::KeyType::Rsa) {
+        view["bits"] = spec.rsaBits;
+    } else {
+        view["curve"] = curveName(spec.curve);
+    }
+    return view;
+}
+
 }  // namespace
 
 Json tokenView(const TokenDescription& token) {
@@ -46,6 +58,7 @@ Json tokenView(const TokenDescription& token) {
           {"pinFinalTry", flags.pinFinalTry},
           {"pinLocked", flags.pinLocked},
           {"writeProtected", flags.writeProtected}}},
+        {"keyTypes", arrayOf(token.keyTypes.specs, keyTypeView)},
     };
 }
 
@@ -106,20 +119,11 @@ Json agentInfoResult(const AgentInfo& info) {
                     {"manufacturer", module.manufacturer},
                     {"libraryVersion", module.libraryVersion}};
     };
-    const auto keyType = [](const pkcs11::KeySpec& spec) {
-        Json view = {{"type", keyTypeName(spec.type)}};
-        if (spec.type == pkcs11::KeyType::Rsa) {
-            view["bits"] = spec.rsaBits;
-        } else {
-            view["curve"] = curveName(spec.curve);
-        }
-        return view;
-    };
     return {{"name", info.name},
             {"version", info.version},
             {"protocol", info.protocol},
             {"modules", arrayOf(info.modules, moduleView)},
-            {"keyTypes", arrayOf(info.keyTypes, keyType)}};
+            {"keyTypes", arrayOf(info.keyTypes, keyTypeView)}};
 }
 
 Json tokensResult(const std::vector<TokenDescription>& tokens) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <string_view>
 
+#include "agent/core/key_spec.hpp"
 #include "agent/crypto/openssl.hpp"
 #include "agent/platform/platform.hpp"
 #include "agent/tokens/module_discovery.hpp"
@@ -24,6 +25,25 @@ std::string tokenId(const pkcs11::TokenInfo& info) {
     const Bytes digest =
         sha256({reinterpret_cast<const unsigned char*>(identity.data()), identity.size()});
     return "t" + toHex({digest.data(), 16});
+}
+
+std::optional<std::vector<pkcs11::KeySpec>> readTokenKeyTypes(const pkcs11::Module& module,
+                                                              CK_SLOT_ID slot) {
+    try {
+        // The mechanisms the certificate request is signed with (agent/renewal/token_csr.cpp).
+        const bool signsRsa = module.supportsMechanism(slot, CKM_SHA256_RSA_PKCS, CKF_SIGN);
+        const bool signsEc = module.supportsMechanism(slot, CKM_ECDSA, CKF_SIGN);
+        std::vector<pkcs11::KeySpec> offered;
+        for (const pkcs11::KeySpec& spec : supportedKeySpecs()) {
+            const bool signs = spec.type == pkcs11::KeyType::Rsa ? signsRsa : signsEc;
+            if (signs && module.supportsKeyGeneration(slot, spec)) {
+                offered.push_back(spec);
+            }
+        }
+        return offered;
+    } catch (const pkcs11::Error&) {
+        return std::nullopt;
+    }
 }
 
 TokenRegistry::TokenRegistry(std::vector<std::unique_ptr<pkcs11::Module>> modules)
@@ -81,7 +101,7 @@ std::vector<TokenRef> TokenRegistry::tokensLeased() const {
         }
         for (const auto& slot : slots) {
             try {
-                TokenRef ref{{}, module.get(), slot, module->tokenInfo(slot.id)};
+                TokenRef ref{{}, module.get(), slot, module->tokenInfo(slot.id), {}};
                 if (!ref.info.flags.tokenInitialized) {
                     continue;
                 }
@@ -95,12 +115,30 @@ std::vector<TokenRef> TokenRegistry::tokensLeased() const {
         }
     }
     std::map<std::string, Place> places;
-    for (const auto& token : found) {
+    for (auto& token : found) {
+        token.keyTypes = keyTypesOf(token);
         places.emplace(token.id, Place{token.module, token.slot});
     }
     const std::lock_guard lock(placesMutex_);
+    std::erase_if(keyTypes_, [&](const auto& entry) { return !places.contains(entry.first); });
     places_ = std::move(places);
     return found;
+}
+
+std::vector<pkcs11::KeySpec> TokenRegistry::keyTypesOf(const TokenRef& token) const {
+    {
+        const std::lock_guard lock(placesMutex_);
+        if (const auto known = keyTypes_.find(token.id); known != keyTypes_.end()) {
+            return known->second;
+        }
+    }
+    auto read = readTokenKeyTypes(*token.module, token.slot.id);
+    if (!read) {
+        return supportedKeySpecs();
+    }
+    const std::lock_guard lock(placesMutex_);
+    keyTypes_[token.id] = *read;
+    return std::move(*read);
 }
 
 std::optional<TokenRef> TokenRegistry::atLastPlace(const std::string& id) const {
@@ -114,8 +152,9 @@ std::optional<TokenRef> TokenRegistry::atLastPlace(const std::string& id) const 
         place = found->second;
     }
     try {
-        TokenRef token{id, place.module, place.slot, place.module->tokenInfo(place.slot.id)};
+        TokenRef token{id, place.module, place.slot, place.module->tokenInfo(place.slot.id), {}};
         if (token.info.flags.tokenInitialized && tokenId(token.info) == id) {
+            token.keyTypes = keyTypesOf(token);
             return token;
         }
     } catch (const pkcs11::Error&) {

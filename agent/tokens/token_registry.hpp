@@ -19,7 +19,17 @@ struct TokenRef {
     const pkcs11::Module* module = nullptr;
     pkcs11::SlotInfo slot;
     pkcs11::TokenInfo info;
+    /** The key types the page may offer on this token (tokens.list `keyTypes`), in the order of
+     *  supportedKeySpecs(). */
+    std::vector<pkcs11::KeySpec> keyTypes;
 };
+
+/** The agent's key types (supportedKeySpecs) this token can both generate (its key-pair
+ *  mechanism, with the size or curve in its range) and sign a certificate request with as the
+ *  agent signs it (CKM_SHA256_RSA_PKCS, CKM_ECDSA with CKF_SIGN), from C_GetMechanismInfo.
+ *  nullopt when the token's mechanism info cannot be read (pulled out, a failing module). */
+std::optional<std::vector<pkcs11::KeySpec>> readTokenKeyTypes(const pkcs11::Module& module,
+                                                              CK_SLOT_ID slot);
 
 /** Derives the protocol's token id from what identifies the token itself, never the module's
  *  path, so the same token has the same id through any module that reaches it. */
@@ -63,11 +73,16 @@ private:
 
     std::vector<TokenRef> tokensLeased() const;
     std::optional<TokenRef> atLastPlace(const std::string& id) const;
+    /** The token's key types, read once while it stays present (the watcher lists the tokens
+     *  four times a second); the agent's own list, not kept, when they cannot be read. */
+    std::vector<pkcs11::KeySpec> keyTypesOf(const TokenRef& token) const;
 
     std::vector<std::unique_ptr<pkcs11::Module>> modules_;
     mutable std::shared_mutex inUse_;
     mutable std::mutex placesMutex_;
     mutable std::map<std::string, Place> places_;  // from the last listing, by token id
+    // Read while the token was present in every listing since; dropped by a listing without it.
+    mutable std::map<std::string, std::vector<pkcs11::KeySpec>> keyTypes_;  // by token id
 };
 
 /** The modules to load when none is named: discoverModules on this machine (p11-kit's registered

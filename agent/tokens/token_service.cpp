@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/tokens/token_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -18,6 +19,14 @@ pkcs11::TokenFlags shownFlags(pkcs11::TokenFlags flags) {
 }
 
 }  // namespace
+
+bool TokenKeyTypes::operator==(const TokenKeyTypes& other) const {
+    const auto sameSpec = [](const pkcs11::KeySpec& a, const pkcs11::KeySpec& b) {
+        return a.type == b.type &&
+               (a.type == pkcs11::KeyType::Rsa ? a.rsaBits == b.rsaBits : a.curve == b.curve);
+    };
+    return std::equal(specs.begin(), specs.end(), other.specs.begin(), other.specs.end(), sameSpec);
+}
 
 CertificateView viewOf(const Certificate& certificate, const std::string& keyIdHex,
                        const std::string& label, bool hasPrivateKey) {
@@ -50,6 +59,7 @@ TokenDescription describeToken(const TokenRef& token) {
         .slotDescription = token.slot.description,
         .module = token.module->info().path,
         .flags = shownFlags(info.flags),
+        .keyTypes = {token.keyTypes},
     };
 }
 

@@ -21,6 +21,14 @@ struct AgentInfo {
     std::vector<pkcs11::KeySpec> keyTypes;
 };
 
+/** A token's key types as the page is shown them (`keyTypes`): two are equal when they list the
+ *  same types, sizes and curves in the same order. */
+struct TokenKeyTypes {
+    std::vector<pkcs11::KeySpec> specs;
+
+    bool operator==(const TokenKeyTypes& other) const;
+};
+
 /** One token as the page sees it (`tokens.list`, `tokens.changed`): two descriptions differ
  *  exactly when the page's view would. */
 struct TokenDescription {
@@ -35,6 +43,7 @@ struct TokenDescription {
     /** The flags the page is shown; those it is not (tokenInitialized, userPinInitialized) are
      *  left false, so that they never make two descriptions differ. */
     pkcs11::TokenFlags flags;
+    TokenKeyTypes keyTypes;
 
     bool operator==(const TokenDescription&) const = default;
 };

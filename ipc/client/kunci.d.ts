@@ -101,6 +101,12 @@ export function holderMessage(
 /** Base64 of bytes; strings pass through unchanged. */
 export function toBase64(value: string | ArrayBuffer | ArrayBufferView): string;
 
+/**
+ * What a page may offer for a new key on this token: `token.keyTypes`, or `agentInfo.keyTypes`
+ * when the token carries none (an older agent). Empty: the token can make no supported key.
+ */
+export function tokenKeyTypes(token: Token, agentInfo?: AgentInfo): KeySpec[];
+
 export type KunciState =
   | "idle"
   | "connecting"
@@ -179,6 +185,12 @@ export interface Token {
   slot: { id: number; description: string };
   module: string;
   flags: TokenFlags;
+  /**
+   * The key types both the agent and this token can make (from the token's mechanisms), in the
+   * shape of {@link AgentInfo.keyTypes}; absent from agents older than per-token key types. Use
+   * {@link tokenKeyTypes} to get what to offer either way.
+   */
+  keyTypes?: KeySpec[];
 }
 
 export type KeySpec =

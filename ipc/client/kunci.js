@@ -524,6 +524,22 @@ function clean(params) {
  * `tokens.changed` (listener gets the token list, then the whole params), `notification`
  * (any notification: method, params).
  */
+/**
+ * The key types a page may offer for a new key on `token`: the token's own `keyTypes` (what both
+ * the agent and this token can make, from `tokens.list` or `tokens.changed`), or, when the token
+ * carries none (an agent older than per-token key types), `agentInfo.keyTypes`. An empty array
+ * means this token can make no key type the agent supports: offer another token.
+ * @param {Token} token
+ * @param {AgentInfo} [agentInfo]
+ * @returns {KeySpec[]}
+ */
+export function tokenKeyTypes(token, agentInfo) {
+  if (Array.isArray(token?.keyTypes)) {
+    return token.keyTypes;
+  }
+  return Array.isArray(agentInfo?.keyTypes) ? agentInfo.keyTypes : [];
+}
+
 export class KunciClient {
   /** @param {ConnectOptions} options */
   constructor(options = {}) {
@@ -1127,7 +1143,7 @@ export function connect(options = {}) {
  * @typedef {{id: string, label: string, manufacturer: string, model: string, serial: string,
  *   slot: {id: number, description: string}, module: string, flags: {loginRequired: boolean,
  *   protectedAuthPath: boolean, pinCountLow: boolean, pinFinalTry: boolean, pinLocked: boolean,
- *   writeProtected: boolean}}} Token
+ *   writeProtected: boolean}, keyTypes?: KeySpec[]}} Token
  * @typedef {{id: string, label: string, subject: Record<string, string>, subjectDN: string,
  *   issuerDN: string, serial: string, notBefore: string, notAfter: string, daysLeft: number,
  *   hasPrivateKey: boolean, key: {type: "rsa"|"ec", bits?: number, curve?: string},

@@ -17,6 +17,7 @@ import {
   connect,
   holderMessage,
   toBase64,
+  tokenKeyTypes,
 } from "../../ipc/client/kunci.js";
 import {
   SoftHsm,
@@ -500,6 +501,14 @@ describe("kunci.js against kunci-agent on SoftHSM", () => {
     assert.equal(info.name, "kunci-agent");
     assert.equal(info.protocol, 1);
     assert.ok(info.keyTypes.some((key) => key.type === "ec" && key.curve === "P-256"));
+  });
+
+  test("listTokens_softhsmToken_keyTypesAreAgentInfos", async () => {
+    const token = (await kunci.listTokens()).find((entry) => entry.label === TOKEN_LABEL);
+    const info = await kunci.agentInfo();
+    assert.equal(info.keyTypes.length, 5, "SoftHSM makes every key the agent does");
+    assert.deepEqual(token.keyTypes, info.keyTypes);
+    assert.deepEqual(tokenKeyTypes(token, info), info.keyTypes);
   });
 
   test("listTokens_theTestToken", async () => {

@@ -80,6 +80,24 @@ TEST_F(AloneTest, installUnknownRenewal_exit1NamesRenewalNotFound) {
     EXPECT_TRUE(contains(result.err, "renewal-not-found")) << describe(result);
 }
 
+TEST_F(AloneTest, tokens_showsTheKeyTypesTheTokenCanMake) {
+    const auto text = alone({"tokens"});
+    EXPECT_EQ(text.exitCode, 0) << describe(text);
+    EXPECT_TRUE(
+        contains(text.out, "  key types     rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384\n"))
+        << describe(text);
+
+    const auto json = alone({"tokens", "--json"});
+    ASSERT_EQ(json.exitCode, 0) << describe(json);
+    const Json shown = Json::parse(json.out, nullptr, false);
+    ASSERT_TRUE(shown.is_object() && shown["tokens"].size() == 1u) << describe(json);
+    EXPECT_EQ(shown["tokens"][0].value("keyTypes", Json()),
+              Json::parse(R"([{"type":"rsa","bits":2048},{"type":"rsa","bits":3072},
+                              {"type":"rsa","bits":4096},{"type":"ec","curve":"P-256"},
+                              {"type":"ec","curve":"P-384"}])"))
+        << describe(json);
+}
+
 TEST_F(AloneTest, tokens_listsTheSoftHsmToken) {
     const auto text = alone({"tokens"});
     EXPECT_EQ(text.exitCode, 0) << describe(text);

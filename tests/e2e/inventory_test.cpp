@@ -75,6 +75,15 @@ TEST_F(InventoryTest, tokensList_softhsmToken_reportsUnpaddedLabelSerialAndFlags
     ASSERT_TRUE(token.contains("slot") && token["slot"].is_object()) << token.dump();
 }
 
+TEST_F(InventoryTest, tokensList_softhsmToken_keyTypesAreAgentInfos) {
+    const Json tokens = at(client_->call("tokens.list"), {"result", "tokens"});
+    const Json agentKeyTypes = at(client_->call("agent.info"), {"result", "keyTypes"});
+
+    ASSERT_TRUE(tokens.is_array() && tokens.size() == 1) << tokens.dump();
+    EXPECT_EQ(tokens[0].value("keyTypes", Json()), agentKeyTypes) << tokens.dump();
+    EXPECT_EQ(agentKeyTypes.size(), 5u) << "SoftHSM makes every key the agent does";
+}
+
 TEST_F(InventoryTest, tokensList_afterAgentRestart_sameTokenId) {
     const std::string before = tokenId(*client_);
     client_.reset();
@@ -85,6 +94,55 @@ TEST_F(InventoryTest, tokensList_afterAgentRestart_sameTokenId) {
 
     EXPECT_FALSE(before.empty());
     EXPECT_EQ(tokenId(*client), before);
+}
+
+/** The agent on our SoftHSM token through the fault module (docs/faults.md), whose plan makes
+ *  the token report less, or fail, when asked for its mechanisms. */
+class TokenKeyTypesTest : public AgentTest {
+protected:
+    void startOnPlan(Json plan) {
+        plan["module"] = SoftHsm::modulePath();
+        writeFile(workFile("plan.json"), plan.dump());
+        agentModule_ = KUNCI_FAULTMODULE_PATH;
+        agentExtraEnv_["KUNCI_FAULT_PLAN"] = workFile("plan.json").string();
+        ASSERT_NO_FATAL_FAILURE(startAgent());
+        client_ = connect();
+    }
+
+    /** The one token's keyTypes in tokens.list. */
+    Json tokenKeyTypes() {
+        const Json tokens = at(client_->call("tokens.list"), {"result", "tokens"});
+        EXPECT_TRUE(tokens.is_array() && tokens.size() == 1) << tokens.dump();
+        return tokens.size() == 1 ? tokens[0].value("keyTypes", Json()) : Json();
+    }
+
+    std::unique_ptr<WsClient> client_;
+};
+
+TEST_F(TokenKeyTypesTest, tokensList_rsaGenerationUpTo3072_noRsa4096AndBeginRefusesIt) {
+    // What tpm2-pkcs11 reports (docs/protocol-notes.md).
+    ASSERT_NO_FATAL_FAILURE(
+        startOnPlan({{"mechanismInfo", {{"CKM_RSA_PKCS_KEY_PAIR_GEN", {{"maxKeySize", 3072}}}}}}));
+
+    EXPECT_EQ(tokenKeyTypes(), Json::parse(R"([{"type":"rsa","bits":2048},
+                                               {"type":"rsa","bits":3072},
+                                               {"type":"ec","curve":"P-256"},
+                                               {"type":"ec","curve":"P-384"}])"));
+    const Json begin = client_->call("renewal.begin", {{"token", tokenId(*client_)},
+                                                       {"key", {{"type", "rsa"}, {"bits", 4096}}},
+                                                       {"subject", {{"CN", "Siti"}}},
+                                                       {"pin", std::string(kUserPin)}});
+    EXPECT_TRUE(isAppError(begin, "mechanism-unsupported")) << begin.dump();
+}
+
+TEST_F(TokenKeyTypesTest, tokensList_mechanismInfoFails_theAgentsKeyTypes) {
+    ASSERT_NO_FATAL_FAILURE(startOnPlan(
+        {{"rules", {{{"function", "C_GetMechanismInfo"}, {"return", "CKR_FUNCTION_FAILED"}}}}}));
+
+    const Json agentKeyTypes = at(client_->call("agent.info"), {"result", "keyTypes"});
+
+    EXPECT_EQ(tokenKeyTypes(), agentKeyTypes);
+    EXPECT_EQ(agentKeyTypes.size(), 5u) << agentKeyTypes.dump();
 }
 
 }  // namespace

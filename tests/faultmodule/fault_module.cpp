@@ -338,7 +338,7 @@ Call enter(FunctionIndex index) {
     const auto number = ++s.calls[index];
     const std::string_view name = functionNames()[index];
     call.loaded->trace(global, name);
-    call.rule = call.plan().match(name, number, global);
+    call.rule = call.plan().match(name, number, global, &fileExists);
     if (call.rule != nullptr) {
         if (call.rule->delayMs > 0) {
             std::this_thread::sleep_for(std::chrono::milliseconds(call.rule->delayMs));
@@ -578,6 +578,23 @@ CK_RV getTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
     return c.done(rv);
 }
 
+CK_RV getMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE mechanism, CK_MECHANISM_INFO_PTR info) {
+    const Call c = enter(k_C_GetMechanismInfo);
+    if (c.answer) {
+        return *c.answer;
+    }
+    if (c.removed) {
+        return CKR_TOKEN_NOT_PRESENT;
+    }
+    const CK_RV rv = c.real->C_GetMechanismInfo(slot, mechanism, info);
+    const auto given = c.plan().mechanismSizes.find(mechanism);
+    if (rv == CKR_OK && info != nullptr && given != c.plan().mechanismSizes.end()) {
+        info->ulMinKeySize = given->second.minKeySize.value_or(info->ulMinKeySize);
+        info->ulMaxKeySize = given->second.maxKeySize.value_or(info->ulMaxKeySize);
+    }
+    return c.done(rv);
+}
+
 bool writeProtected(const Plan& plan) {
     return (plan.setFlags & CKF_WRITE_PROTECTED) != 0 &&
            (plan.clearFlags & CKF_WRITE_PROTECTED) == 0;
@@ -669,6 +686,7 @@ CK_FUNCTION_LIST makeFunctionList() {
     list.C_GetSlotList = &getSlotList;
     list.C_GetSlotInfo = &getSlotInfo;
     list.C_GetTokenInfo = &getTokenInfo;
+    list.C_GetMechanismInfo = &getMechanismInfo;
     list.C_OpenSession = &openSession;
     list.C_CloseSession = &closeSession;
     list.C_CloseAllSessions = &closeAllSessions;

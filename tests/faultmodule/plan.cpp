@@ -31,6 +31,17 @@ const std::vector<std::pair<std::string_view, CK_FLAGS>>& flagTable() {
     return table;
 }
 
+const std::vector<std::pair<std::string_view, CK_MECHANISM_TYPE>>& mechanismTable() {
+    static const std::vector<std::pair<std::string_view, CK_MECHANISM_TYPE>> table{
+        {"CKM_RSA_PKCS_KEY_PAIR_GEN", CKM_RSA_PKCS_KEY_PAIR_GEN},
+        {"CKM_RSA_PKCS", CKM_RSA_PKCS},
+        {"CKM_SHA256_RSA_PKCS", CKM_SHA256_RSA_PKCS},
+        {"CKM_EC_KEY_PAIR_GEN", CKM_EC_KEY_PAIR_GEN},
+        {"CKM_ECDSA", CKM_ECDSA},
+    };
+    return table;
+}
+
 [[noreturn]] void invalid(const std::string& where, const std::string& what) {
     throw std::invalid_argument("fault plan: " + where + ": " + what);
 }
@@ -83,7 +94,7 @@ CK_RV returnField(const Json& value, const std::string& where) {
 Rule parseRule(const Json& object, const std::string& where) {
     checkKeys(object,
               {"function", "call", "from", "globalCall", "return", "action", "after", "delayMs",
-               "holdWhileExists", "pullToken"},
+               "holdWhileExists", "pullToken", "onlyWhileExists"},
               where);
     Rule rule;
     if (!object.contains("function")) {
@@ -138,6 +149,12 @@ Rule parseRule(const Json& object, const std::string& where) {
             invalid(where + ".holdWhileExists", "must name a file");
         }
     }
+    if (object.contains("onlyWhileExists")) {
+        rule.onlyWhileExists = stringField(object, "onlyWhileExists", where);
+        if (rule.onlyWhileExists.empty()) {
+            invalid(where + ".onlyWhileExists", "must name a file");
+        }
+    }
     if (object.contains("pullToken")) {
         if (!object["pullToken"].is_boolean()) {
             invalid(where + ".pullToken", "must be a boolean");
@@ -172,6 +189,36 @@ CK_FLAGS flagList(const Json& list, const std::string& where) {
     return flags;
 }
 
+std::map<CK_MECHANISM_TYPE, MechanismSizes> mechanismSizesField(const Json& object) {
+    if (!object.is_object()) {
+        invalid("mechanismInfo", "must be an object of CKM_ names");
+    }
+    std::map<CK_MECHANISM_TYPE, MechanismSizes> sizes;
+    for (const auto& [name, entry] : object.items()) {
+        if (isNote(name)) {
+            continue;
+        }
+        const std::string where = "mechanismInfo." + name;
+        const auto mechanism = mechanismFromName(name);
+        if (!mechanism) {
+            invalid(where, "unknown mechanism (known: the CKM_ names of docs/faults.md)");
+        }
+        checkKeys(entry, {"minKeySize", "maxKeySize"}, where);
+        MechanismSizes& given = sizes[*mechanism];
+        for (const auto& [key, field] :
+             {std::pair<const char*, std::optional<CK_ULONG>*>{"minKeySize", &given.minKeySize},
+              {"maxKeySize", &given.maxKeySize}}) {
+            if (entry.contains(key)) {
+                if (!entry[key].is_number_unsigned()) {
+                    invalid(where + "." + key, "must be an unsigned integer");
+                }
+                *field = static_cast<CK_ULONG>(entry[key].get<std::uint64_t>());
+            }
+        }
+    }
+    return sizes;
+}
+
 }  // namespace
 
 bool Rule::matches(std::string_view calledFunction, std::uint64_t callNumber,
@@ -193,9 +240,11 @@ bool Rule::matches(std::string_view calledFunction, std::uint64_t callNumber,
 }
 
 const Rule* Plan::match(std::string_view function, std::uint64_t callNumber,
-                        std::uint64_t globalIndex) const {
+                        std::uint64_t globalIndex, FileExists fileExists) const {
     for (const auto& rule : rules) {
-        if (rule.matches(function, callNumber, globalIndex)) {
+        if (rule.matches(function, callNumber, globalIndex) &&
+            (rule.onlyWhileExists.empty() ||
+             (fileExists != nullptr && fileExists(rule.onlyWhileExists)))) {
             return &rule;
         }
     }
@@ -209,7 +258,9 @@ Plan parsePlan(std::string_view jsonText) {
     } catch (const Json::parse_error& error) {
         invalid("JSON", error.what());
     }
-    checkKeys(root, {"module", "trace", "rules", "tokenFlags", "padPin", "pinLock", "removedFile"},
+    checkKeys(root,
+              {"module", "trace", "rules", "tokenFlags", "padPin", "pinLock", "removedFile",
+               "mechanismInfo"},
               "plan");
     Plan plan;
     if (root.contains("module")) {
@@ -260,6 +311,9 @@ Plan parsePlan(std::string_view jsonText) {
         pinLock.stateFile = stringField(lock, "stateFile", "pinLock");
         plan.pinLock = pinLock;
     }
+    if (root.contains("mechanismInfo")) {
+        plan.mechanismSizes = mechanismSizesField(root["mechanismInfo"]);
+    }
     for (std::size_t i = 0; i < plan.rules.size(); ++i) {
         if (plan.rules[i].pullToken && plan.removedFile.empty()) {
             invalid("rules[" + std::to_string(i) + "].pullToken", "needs the plan's removedFile");
@@ -296,6 +350,15 @@ std::string_view ckrName(CK_RV value) {
         }
     }
     return "";
+}
+
+std::optional<CK_MECHANISM_TYPE> mechanismFromName(std::string_view name) {
+    for (const auto& [known, value] : mechanismTable()) {
+        if (known == name) {
+            return value;
+        }
+    }
+    return std::nullopt;
 }
 
 std::optional<CK_FLAGS> tokenFlagFromName(std::string_view name) {

@@ -4,6 +4,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ struct Rule {
     std::uint32_t delayMs = 0;
     std::string holdWhileExists;  // non-empty: the call waits while this file exists
     bool pullToken = false;       // the call pulls the token out: creates the plan's removedFile
+    std::string onlyWhileExists;  // non-empty: the rule fires only while this file exists
 
     /** Whether this rule fires on the callNumber-th call of function, the globalIndex-th call of
      *  the process. */
@@ -46,6 +48,13 @@ struct PinLock {
     std::string stateFile;
 };
 
+/** *(addition)* `mechanismInfo`: key sizes C_GetMechanismInfo reports instead of the real
+ *  module's, as a token with a smaller range (or one giving EC sizes in bytes) would. */
+struct MechanismSizes {
+    std::optional<CK_ULONG> minKeySize;
+    std::optional<CK_ULONG> maxKeySize;
+};
+
 /** A parsed fault plan (see /tmp/fault-plan.md and docs/faults.md). */
 struct Plan {
     std::string module = std::string(kDefaultModule);
@@ -56,10 +65,15 @@ struct Plan {
     std::optional<std::string> padPin;
     std::optional<PinLock> pinLock;
     std::string removedFile;  // empty: never removed
+    std::map<CK_MECHANISM_TYPE, MechanismSizes> mechanismSizes;
 
-    /** The first rule that fires on this call, or nullptr. */
+    /** Whether a file exists (the module's own check, UTF-8 paths on every platform). */
+    using FileExists = bool (*)(const std::string& path);
+
+    /** The first rule that fires on this call, or nullptr. A rule with onlyWhileExists fires only
+     *  while fileExists says that file is there (never without fileExists). */
     const Rule* match(std::string_view function, std::uint64_t callNumber,
-                      std::uint64_t globalIndex) const;
+                      std::uint64_t globalIndex, FileExists fileExists = nullptr) const;
 };
 
 /** Parses a plan; throws std::invalid_argument naming the offending field. */
@@ -72,6 +86,8 @@ bool isFunctionName(std::string_view name);
 /** CKR_ name to value and back (nullopt / "" when unknown). */
 std::optional<CK_RV> ckrFromName(std::string_view name);
 std::string_view ckrName(CK_RV value);
+/** The CKM_ names a plan may use (nullopt when unknown). */
+std::optional<CK_MECHANISM_TYPE> mechanismFromName(std::string_view name);
 /** The CK_TOKEN_INFO flag names a plan may use (nullopt when unknown). */
 std::optional<CK_FLAGS> tokenFlagFromName(std::string_view name);
 

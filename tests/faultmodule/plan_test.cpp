@@ -54,6 +54,41 @@ TEST(ParsePlan, killAndReturn_throws) {
                   "not both");
 }
 
+TEST(ParsePlan, mechanismInfo_parsesSizesByMechanism) {
+    const Plan plan = parsePlan(
+        R"({"mechanismInfo": {"CKM_RSA_PKCS_KEY_PAIR_GEN": {"maxKeySize": 3072},
+                              "CKM_EC_KEY_PAIR_GEN": {"minKeySize": 32, "maxKeySize": 48}}})");
+
+    ASSERT_EQ(plan.mechanismSizes.size(), 2u);
+    const MechanismSizes& rsa = plan.mechanismSizes.at(CKM_RSA_PKCS_KEY_PAIR_GEN);
+    EXPECT_FALSE(rsa.minKeySize);
+    EXPECT_EQ(rsa.maxKeySize, CK_ULONG{3072});
+    const MechanismSizes& ec = plan.mechanismSizes.at(CKM_EC_KEY_PAIR_GEN);
+    EXPECT_EQ(ec.minKeySize, CK_ULONG{32});
+    EXPECT_EQ(ec.maxKeySize, CK_ULONG{48});
+}
+
+TEST(ParsePlan, onlyWhileExists_firesOnlyWhileTheFileExists) {
+    const Plan plan = parsePlan(
+        R"({"rules": [{"function": "C_GetMechanismInfo", "return": "CKR_DEVICE_REMOVED",
+                       "onlyWhileExists": "/armed"}]})");
+    const auto armed = [](const std::string& path) { return path == "/armed"; };
+    const auto unarmed = [](const std::string&) { return false; };
+
+    EXPECT_NE(plan.match("C_GetMechanismInfo", 1, 1, armed), nullptr);
+    EXPECT_EQ(plan.match("C_GetMechanismInfo", 1, 1, unarmed), nullptr);
+    EXPECT_EQ(plan.match("C_GetMechanismInfo", 1, 1), nullptr);
+}
+
+TEST(ParsePlan, mechanismInfoUnknownMechanism_throwsNamingIt) {
+    expectInvalid(R"({"mechanismInfo": {"CKM_RSA_X9_31": {"maxKeySize": 1}}})", "CKM_RSA_X9_31");
+}
+
+TEST(ParsePlan, mechanismInfoNegativeSize_throwsNamingTheField) {
+    expectInvalid(R"({"mechanismInfo": {"CKM_EC_KEY_PAIR_GEN": {"maxKeySize": -1}}})",
+                  "mechanismInfo.CKM_EC_KEY_PAIR_GEN.maxKeySize");
+}
+
 TEST(ParsePlan, afterOnReturnRule_parsesAsForwardThenAnswer) {
     const Plan plan = parsePlan(
         R"({"rules": [{"function": "C_CreateObject", "return": "CKR_DEVICE_REMOVED", "after": true}]})");

@@ -2,7 +2,7 @@
 // The demo AMS page: the holder's steps 1-6 of the renewal SOP, driving kunci-agent through
 // kunci.js. Served by `kunci-agent --demo` at / (with ./kunci.js, ./demo.js, ./demo.css beside).
 // Everything read from the agent is put in the page as text (textContent), never as HTML.
-import { connect, holderMessage, KunciError } from "./kunci.js";
+import { connect, holderMessage, KunciError, tokenKeyTypes } from "./kunci.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,6 +88,7 @@ const SUBJECT_LABELS = {
 };
 
 const state = {
+  // agent.info's: what the agent makes; a token from an older agent may not say its own.
   keyTypes: [
     { type: "rsa", bits: 2048 },
     { type: "rsa", bits: 3072 },
@@ -516,7 +517,7 @@ $("check-ok").addEventListener("click", () => {
   $("sr-file").value = "";
   hideAlert($("begin-alert"));
   hideAlert($("submit-alert"));
-  $("begin").disabled = false;
+  $("begin").disabled = renderKeyTypes().length === 0;
   show("request");
   $("begin-pin").focus();
 });
@@ -527,11 +528,29 @@ function keySpecId(key) {
   return key.type === "rsa" ? `rsa-${key.bits}` : `ec-${key.curve}`;
 }
 
+/** The key types the selected token can make (all the agent's while none is selected). */
+function offeredKeyTypes() {
+  const agentInfo = { keyTypes: state.keyTypes };
+  return state.selected ? tokenKeyTypes(state.selected.token, agentInfo) : state.keyTypes;
+}
+
+/** Shows the key types offeredKeyTypes() gives as the choice; returns them. */
 function renderKeyTypes() {
   const fieldset = $("key-types");
   const legend = fieldset.querySelector("legend");
-  const current = fieldset.querySelector("input:checked")?.value ?? "rsa-2048";
-  const options = state.keyTypes.map((key) => {
+  const offered = offeredKeyTypes();
+  const previous = fieldset.querySelector("input:checked")?.value ?? "rsa-2048";
+  // The holder's choice if this token can make it, else the recommended one, else the first.
+  const ids = offered.map(keySpecId);
+  const current = ids.includes(previous) ? previous
+    : ids.includes("rsa-2048") ? "rsa-2048" : ids[0];
+  if (offered.length === 0) {
+    fieldset.replaceChildren(legend, h("p", { class: "fine", id: "no-key-types" },
+      bi("Token ini tidak dapat membuat jenis kunci yang didukung kunci. Gunakan token lain.",
+        "This token cannot make any key type kunci supports. Use another token.")));
+    return offered;
+  }
+  const options = offered.map((key) => {
     const value = keySpecId(key);
     const note = value === "rsa-2048"
       ? bi(" disarankan", "recommended")
@@ -541,6 +560,7 @@ function renderKeyTypes() {
       h("b", {}, keyText(key)), h("span", { class: "fine" }, note));
   });
   fieldset.replaceChildren(legend, ...options);
+  return offered;
 }
 
 $("request-back").addEventListener("click", () => show("check"));
@@ -549,7 +569,7 @@ $("begin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const { token, certificate } = state.selected;
   const chosen = $("key-types").querySelector("input:checked")?.value ?? "rsa-2048";
-  const key = state.keyTypes.find((spec) => keySpecId(spec) === chosen);
+  const key = offeredKeyTypes().find((spec) => keySpecId(spec) === chosen);
   const subject = {};
   for (const name of SUBJECT_NAMES) {
     if (typeof certificate.subject?.[name] === "string" && certificate.subject[name] !== "") {

@@ -184,14 +184,36 @@ export class AgentProcess {
   }
 }
 
-/** Starts a plain agent on the SoftHSM store: loopback port 0, the given origins. */
-export async function startAgent({ hsm, stateDir, origins, extraArgs = [], dir }) {
-  const args = ["--module", softHsmModule(), "--listen", "127.0.0.1:0", "--state-dir", stateDir];
+/**
+ * Starts a plain agent on the SoftHSM store: loopback port 0, the given origins. With
+ * `faultPlan`, through the fault-injecting module (tests/faultmodule, docs/faults.md) with that
+ * plan, written in `dir`, its `module` SoftHSM's.
+ */
+export async function startAgent({ hsm, stateDir, origins, extraArgs = [], dir, faultPlan }) {
+  const env = hsm.env();
+  let module = softHsmModule();
+  if (faultPlan) {
+    const planFile = path.join(dir, "fault-plan.json");
+    fs.writeFileSync(planFile, JSON.stringify({ module, ...faultPlan }));
+    module = faultModule();
+    env.KUNCI_FAULT_PLAN = planFile;
+  }
+  const args = ["--module", module, "--listen", "127.0.0.1:0", "--state-dir", stateDir];
   for (const origin of origins) {
     args.push("--allow-origin", origin);
   }
   args.push("--no-pinentry", "--expiry-warning-days", "0", ...extraArgs);
-  return new AgentProcess({ args, env: hsm.env(), dir }).start();
+  return new AgentProcess({ args, env, dir }).start();
+}
+
+/** The fault-injecting PKCS#11 module: ctest sets KUNCI_FAULTMODULE to its built file. */
+export function faultModule() {
+  const found = process.env.KUNCI_FAULTMODULE ||
+    path.join(repoRoot, "build", "dev", "tests", "faultmodule", "libkunci_faultmodule.so");
+  if (!fs.existsSync(found)) {
+    throw new Error(`the fault module is not at ${found}: set KUNCI_FAULTMODULE (ctest does)`);
+  }
+  return found;
 }
 
 /** Starts `kunci-agent --demo` with its own state dir (the demo makes its own token there). */

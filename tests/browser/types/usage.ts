@@ -5,7 +5,10 @@ import {
   connect,
   holderMessage,
   KunciError,
+  tokenKeyTypes,
+  type AgentInfo,
   type Certificate,
+  type KeySpec,
   type KunciClient,
   type Renewal,
   type StateDetail,
@@ -32,12 +35,20 @@ export async function renew(): Promise<Renewal | undefined> {
   if (!token || token.flags.pinLocked) {
     return undefined;
   }
+  // Offer only what this token can make (the agent's own list for an older agent's token).
+  const info: AgentInfo = await kunci.agentInfo();
+  const offered: KeySpec[] = tokenKeyTypes(token, info);
+  const perToken: KeySpec[] | undefined = token.keyTypes;
+  const key: KeySpec | undefined = offered.find((spec) => spec.type === "ec") ?? perToken?.[0];
+  if (!key) {
+    return undefined;
+  }
   const certificates: Certificate[] = await kunci.listCertificates({ token: token.id });
   const old = certificates.find((c) => c.id !== "" && c.daysLeft < 30);
   try {
     const begun = await kunci.beginRenewal({
       token: token.id,
-      key: { type: "ec", curve: "P-256" },
+      key,
       subject: old?.subject ?? { CN: "Siti Nurhaliza" },
       replaces: old?.id,
     });
