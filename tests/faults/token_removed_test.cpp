@@ -128,9 +128,15 @@ TEST_F(TokenRemovedTest, renewalBegin_tokenPulledAtLogin_tokenRemovedAndNothingR
 TEST_F(TokenRemovedTest, renewalBegin_tokenPulledAtMechanismCheck_tokenRemovedNotUnsupported) {
     // Pulled out just as the agent asks whether the token can make the key: the holder must
     // be told to re-insert it, not that the token cannot make such keys.
-    ASSERT_NO_FATAL_FAILURE(
-        startWithPlan(removedAt("C_GetMechanismInfo", true, removedFile().string())));
+    // tokens.list reads the token's key types (C_GetMechanismInfo) first: the pull is armed
+    // only once that is done, and the trace counts renewal.begin's calls alone.
+    Json plan = removedAt("C_GetMechanismInfo", true, removedFile().string());
+    plan["rules"][0].erase("call");
+    plan["rules"][0]["onlyWhileExists"] = workFile("armed").string();
+    ASSERT_NO_FATAL_FAILURE(startWithPlan(plan));
     const Json params = beginParams(*client_);
+    kunci::e2e::writeFile(workFile("armed"), "");
+    kunci::e2e::writeFile(traceFile(), "");
 
     const Json response = client_->call("renewal.begin", params);
 
