@@ -30,6 +30,7 @@ Bytes publicKeyBlock(std::string_view pem) {
             "the grant key is not PEM text (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC "
             "KEY-----) with nothing but blank space around it");
     }
+    pem.remove_prefix(start);  // PEM_read_bio wants the BEGIN line at a line's start
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) {
         throw OpenSslError("cannot read the grant key");
