@@ -203,6 +203,28 @@ TEST_P(TokenSuite, renewalBegin_rsa4096_tokenMakesItOrSaysMechanismUnsupported) 
     EXPECT_EQ(listObjectsText(), before);
 }
 
+TEST_P(TokenSuite, tokensList_keyTypes_theAgentsTypesThisTokenCanMake) {
+    const Json info = client_->call("agent.info");
+    const Json tokens = client_->call("tokens.list");
+    const std::string id = tokenId(*client_);
+
+    Json expected = Json::array();
+    for (const Json& type : at(info, {"result", "keyTypes"})) {
+        // tpm2-pkcs11's C_GetMechanismInfo for RSA key generation says at most 3072 bits.
+        if (!(onTpm() && type == kRsa4096)) {
+            expected.push_back(type);
+        }
+    }
+    ASSERT_GE(expected.size(), 4U) << info.dump();
+    Json listed;
+    for (const Json& token : at(tokens, {"result", "tokens"})) {
+        if (token.value("id", "") == id) {
+            listed = token.value("keyTypes", Json());
+        }
+    }
+    EXPECT_EQ(listed, expected) << tokens.dump();
+}
+
 TEST_P(TokenSuite, renewalComplete_withChain_certificateUnderTheKeysId) {
     Json begun;
     ASSERT_NO_FATAL_FAILURE(begin(*client_, kEcP256, kSubject, begun));
