@@ -240,6 +240,9 @@ export interface Renewal {
   csr?: string;
   /** The key id of the certificate being renewed. */
   replaces?: string;
+  /** The token holds the new key for signing only; false when it kept other usages (e.g.
+   *  decrypt) because it refused the limits (protocol `renewal.begin`). */
+  keyUsageEnforced: boolean;
 }
 
 export interface AgentInfo {
