@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -283,6 +284,35 @@ KeyDescription Certificate::key() const {
 
 std::string Certificate::sha256Hex() const {
     return toHex(sha256(der()));
+}
+
+std::vector<std::string> Certificate::keyUsage() const {
+    struct NamedUsage {
+        std::uint32_t bit;
+        const char* name;
+    };
+    static constexpr NamedUsage kUsages[] = {
+        {KU_DIGITAL_SIGNATURE, "digitalSignature"},
+        {KU_NON_REPUDIATION, "nonRepudiation"},
+        {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+        {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+        {KU_KEY_AGREEMENT, "keyAgreement"},
+        {KU_KEY_CERT_SIGN, "keyCertSign"},
+        {KU_CRL_SIGN, "cRLSign"},
+        {KU_ENCIPHER_ONLY, "encipherOnly"},
+        {KU_DECIPHER_ONLY, "decipherOnly"},
+    };
+    std::vector<std::string> names;
+    if ((X509_get_extension_flags(x509_.get()) & EXFLAG_KUSAGE) == 0) {
+        return names;
+    }
+    const std::uint32_t bits = X509_get_key_usage(x509_.get());
+    for (const NamedUsage& usage : kUsages) {
+        if ((bits & usage.bit) != 0) {
+            names.emplace_back(usage.name);
+        }
+    }
+    return names;
 }
 
 bool Certificate::isCa() const {

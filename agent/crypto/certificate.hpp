@@ -65,6 +65,10 @@ public:
     KeyDescription key() const;
     std::string sha256Hex() const;  // of the DER
     bool isCa() const;              // basicConstraints CA:TRUE
+    /** The keyUsage extension's bits by their RFC 5280 names (digitalSignature,
+     *  nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement, keyCertSign, cRLSign,
+     *  encipherOnly, decipherOnly), in that order; empty without the extension. */
+    std::vector<std::string> keyUsage() const;
     /** True when the issuer name equals the subject name. */
     bool isSelfIssued() const;
     X509* get() const;

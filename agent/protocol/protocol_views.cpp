@@ -86,6 +86,7 @@ Json certificateView(const CertificateView& certificate) {
         {"daysLeft", certificate.daysLeft},
         {"hasPrivateKey", certificate.hasPrivateKey},
         {"key", keyView},
+        {"keyUsage", certificate.keyUsage},
         {"sha256", certificate.sha256},
         {"pem", certificate.pem},
     };

@@ -42,6 +42,7 @@ CertificateView viewOf(const Certificate& certificate, const std::string& keyIdH
         .daysLeft = daysLeft(certificate.notAfter(), std::chrono::system_clock::now()),
         .hasPrivateKey = hasPrivateKey,
         .key = certificate.key(),
+        .keyUsage = certificate.keyUsage(),
         .sha256 = certificate.sha256Hex(),
         .pem = certificate.pem(),
     };

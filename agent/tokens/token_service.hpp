@@ -63,6 +63,7 @@ struct CertificateView {
     long daysLeft = 0;
     bool hasPrivateKey = false;
     KeyDescription key;
+    std::vector<std::string> keyUsage;  // RFC 5280 names; empty without the extension
     std::string sha256;
     std::string pem;
 };

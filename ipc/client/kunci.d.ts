@@ -200,6 +200,17 @@ export type KeySpec =
 /** Short name (CN, O, OU, C, L, ST, emailAddress, serialNumber, ...) to value. */
 export type Subject = Record<string, string>;
 
+export type KeyUsage =
+  | "digitalSignature"
+  | "nonRepudiation"
+  | "keyEncipherment"
+  | "dataEncipherment"
+  | "keyAgreement"
+  | "keyCertSign"
+  | "cRLSign"
+  | "encipherOnly"
+  | "decipherOnly";
+
 export interface Certificate {
   /** The key id (hex CKA_ID); empty for a certificate without one (e.g. a CA certificate). */
   id: string;
@@ -216,6 +227,9 @@ export interface Certificate {
   /** A private key with the same CKA_ID is visible (tokens hide them before login). */
   hasPrivateKey: boolean;
   key: { type: "rsa"; bits: number } | { type: "ec"; curve: string };
+  /** The keyUsage extension's bits by their RFC 5280 names, in the RFC's order; empty when the
+   *  certificate has no such extension. */
+  keyUsage: KeyUsage[];
   sha256: string;
   pem: string;
 }

@@ -226,6 +226,8 @@ TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) 
             EXPECT_TRUE(listed["hasPrivateKey"].get<bool>());
             EXPECT_GE(listed["daysLeft"].get<long>(), 364);
             EXPECT_EQ(listed["sha256"], certificate.sha256Hex());
+            // The demo CA issues signing certificates (RFC 5280 names, protocol certificates.list).
+            EXPECT_EQ(listed["keyUsage"], Json::array({"digitalSignature", "nonRepudiation"}));
         }
     }
     EXPECT_TRUE(installed) << certificates.dump();

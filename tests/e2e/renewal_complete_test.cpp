@@ -106,6 +106,8 @@ TEST_F(RenewalCompleteTest, renewalComplete_caIssuedCertificate_installedWithCha
     EXPECT_GT(certificate.value("daysLeft", 0), 300) << certificate.dump();
     EXPECT_LE(certificate.value("daysLeft", 0), 365) << certificate.dump();
     EXPECT_EQ(textAt(certificate, {"key", "type"}), "ec") << certificate.dump();
+    // The test CA's `openssl x509 -req` adds no keyUsage extension.
+    EXPECT_EQ(certificate.value("keyUsage", Json()), Json::array()) << certificate.dump();
 
     const auto mine = objectsWithId(keyId_);
     ASSERT_EQ(mine.size(), 3U) << listObjectsText();

@@ -214,6 +214,24 @@ TEST_F(CertificateTest, isCa_caAndLeaf_followBasicConstraints) {
     EXPECT_FALSE(Certificate::parse(text("leaf.pem")).isSelfIssued());
 }
 
+TEST_F(CertificateTest, keyUsage_leafCaAndEveryBit_rfc5280NamesOrEmpty) {
+    EXPECT_EQ(Certificate::parse(text("leaf.pem")).keyUsage(),
+              std::vector<std::string>{"digitalSignature"});
+    EXPECT_TRUE(Certificate::parse(text("ca.pem")).keyUsage().empty()) << "no extension";
+
+    const std::string every = (dir_->path() / "every.pem").string();
+    openssl({"req", "-x509", "-config", (dir_->path() / "min.cnf").string(), "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             (dir_->path() / "every.key").string(), "-out", every, "-subj", "/CN=every usage",
+             "-addext",
+             "keyUsage=critical,digitalSignature,nonRepudiation,keyEncipherment,dataEncipherment,"
+             "keyAgreement,keyCertSign,cRLSign,encipherOnly,decipherOnly"});
+    EXPECT_EQ(Certificate::parse(readText(every)).keyUsage(),
+              (std::vector<std::string>{"digitalSignature", "nonRepudiation", "keyEncipherment",
+                                        "dataEncipherment", "keyAgreement", "keyCertSign",
+                                        "cRLSign", "encipherOnly", "decipherOnly"}));
+}
+
 TEST_F(CertificateTest, encodings_leaf_matchOpenSslOutput) {
     const Certificate leaf = Certificate::parse(text("leaf.pem"));
     EXPECT_EQ(leaf.pem(), text("leaf.pem"));
