@@ -132,7 +132,8 @@ WsClient::WsClient(std::uint16_t port, std::string origin, std::string path, std
         connection_->ws.async_handshake(response, host, path, handler);
     });
     if (ec) {
-        if (response.result_int() != 0 && response.result() != http::status::switching_protocols) {
+        // Only a response that came is a refusal: an unread response still says 200.
+        if (ec == websocket::error::upgrade_declined) {
             throw HandshakeRefused(response.result_int());
         }
         throw boost::system::system_error(ec, "WebSocket handshake");
