@@ -16,6 +16,7 @@
 #include "agent/config/options.hpp"
 #include "agent/demo/demo.hpp"
 #include "agent/demo/demo_page.hpp"
+#include "agent/grants/nonce_store.hpp"
 #include "agent/platform/log_file.hpp"
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
@@ -121,6 +122,11 @@ int run(const agent::Options& given) {
         demo.emplace(options, logLine);
     }
     agent::AuditLog audit(options.stateDir / "audit.log");
+    // Made while the journal holds the state directory's lock (the store's file is in it).
+    agent::grants::NonceStore grantNonces(options.stateDir);
+    if (grantNonces.problem()) {
+        logLine(*grantNonces.problem());
+    }
     agent::TokenRegistry registry(loadModules(options));
     agent::TokenLocks locks;
     agent::RenewalEngine renewals(registry, locks, journal);
@@ -140,6 +146,7 @@ int run(const agent::Options& given) {
         logLine("no PIN prompt: pages must give the PIN, or the reader its PIN pad");
     }
     agent::Handlers handlers(tokens, renewals, signing, audit, workers, prompt.get(), logLine);
+    handlers.requireGrants(options.grantKeys, grantNonces);
     handlers.registerWith(dispatcher);
     if (demo) {
         demo->registerWith(dispatcher);
