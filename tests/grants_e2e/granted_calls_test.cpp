@@ -2,8 +2,7 @@
 // Calls granted by the origin's backend (protocol.md section 8) through kunci-agent: a granted
 // renewal installs its key and certificate on the token, a granted signature verifies with
 // openssl, and the audit log records each grant's nonce and key.
-#include <openssl/evp.h>
-
+#include "agent/crypto/openssl.hpp"
 #include "tests/grants_e2e/grants_fixture.hpp"
 
 namespace kunci::e2e {
@@ -13,34 +12,20 @@ using kunci::test::WsClient;
 
 const std::string kData = "Surat Rekomendasi, Dinas Kominfo Kota Pekalongan";
 
+/** The digest's bytes and base64 (the agent's crypto helpers; openssl checks the result). */
 std::string sha256(std::string_view data) {
-    std::string digest(32, '\0');
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()), &length,
-               EVP_sha256(), nullptr);
-    return digest;
+    const agent::Bytes digest = agent::sha256(data);
+    return std::string(digest.begin(), digest.end());
 }
 
 std::string base64(std::string_view bytes) {
-    std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                                       reinterpret_cast<const unsigned char*>(bytes.data()),
-                                       static_cast<int>(bytes.size()));
-    text.resize(static_cast<std::size_t>(length));
-    return text;
+    return agent::toBase64(
+        std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
 }
 
 std::string unbase64(const std::string& text) {
-    std::string bytes(3 * (text.size() / 4) + 3, '\0');
-    const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-                                       reinterpret_cast<const unsigned char*>(text.data()),
-                                       static_cast<int>(text.size()));
-    std::size_t padding = 0;
-    for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) {
-        ++padding;
-    }
-    bytes.resize(length < 0 ? 0 : static_cast<std::size_t>(length) - padding);
-    return bytes;
+    const auto bytes = agent::fromBase64(text).value_or(agent::Bytes());
+    return std::string(bytes.begin(), bytes.end());
 }
 
 class GrantedCallsTest : public GrantsTest {
