@@ -15,6 +15,7 @@
 #include "agent/audit/audit_log.hpp"
 #include "agent/config/options.hpp"
 #include "agent/demo/demo.hpp"
+#include "agent/demo/demo_grants.hpp"
 #include "agent/demo/demo_page.hpp"
 #include "agent/grants/nonce_store.hpp"
 #include "agent/platform/log_file.hpp"
@@ -146,10 +147,15 @@ int run(const agent::Options& given) {
         logLine("no PIN prompt: pages must give the PIN, or the reader its PIN pad");
     }
     agent::Handlers handlers(tokens, renewals, signing, audit, workers, prompt.get(), logLine);
-    handlers.requireGrants(options.grantKeys, grantNonces);
+    // The demo adds its page's origins once the port is known, before any call is served.
+    agent::grants::GrantKeysByOrigin grantKeys = options.grantKeys;
+    handlers.requireGrants(grantKeys, grantNonces);
     handlers.registerWith(dispatcher);
+    std::optional<agent::demo::DemoGrantIssuer> demoGrants;
     if (demo) {
         demo->registerWith(dispatcher);
+        demoGrants.emplace();
+        agent::demo::registerGrantIssuer(dispatcher, *demoGrants, logLine);
     }
 
     ipc::ServerConfig config;
@@ -214,6 +220,11 @@ int run(const agent::Options& given) {
         logLine(*problem);
     }
     server.start();
+    if (demoGrants) {
+        for (const auto& origin : agent::demo::pageOrigins(options.listenHost, server.port())) {
+            grantKeys[origin].add(demoGrants->publicKey());
+        }
+    }
     if (!options.noTokenWatch) {
         watcher.start();
     }

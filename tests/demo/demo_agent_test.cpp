@@ -67,12 +67,12 @@ protected:
 
     /** renewal.begin on the demo token for the holder's subject, replacing keyId. */
     void begin(WsClient& client, const std::string& token, const Json& old, Json& result) {
-        const Json response =
-            client.call("renewal.begin", {{"token", token},
-                                          {"key", {{"type", "ec"}, {"curve", "P-256"}}},
-                                          {"subject", old["subject"]},
-                                          {"replaces", old["id"]},
-                                          {"pin", kUserPin}});
+        const Json response = callGranted(client, "renewal.begin",
+                                          {{"token", token},
+                                           {"key", {{"type", "ec"}, {"curve", "P-256"}}},
+                                           {"subject", old["subject"]},
+                                           {"replaces", old["id"]},
+                                           {"pin", kUserPin}});
         ASSERT_TRUE(succeeded(response));
         result = response["result"];
     }
@@ -212,10 +212,11 @@ TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) 
                         std::pair<std::string, std::string>("CN", kHolder)),
               subject.end());
 
-    const Json completed = client->call("renewal.complete", {{"renewal", begun["renewal"]},
-                                                             {"certificate", result["certificate"]},
-                                                             {"chain", result["chain"]},
-                                                             {"pin", kUserPin}});
+    const Json completed = callGranted(*client, "renewal.complete",
+                                       {{"renewal", begun["renewal"]},
+                                        {"certificate", result["certificate"]},
+                                        {"chain", result["chain"]},
+                                        {"pin", kUserPin}});
     ASSERT_TRUE(succeeded(completed));
     Json certificates;
     ASSERT_NO_FATAL_FAILURE(listCertificates(*client, token, certificates, kUserPin));
@@ -231,7 +232,7 @@ TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) 
     EXPECT_TRUE(installed) << certificates.dump();
 
     const Json retired =
-        client->call("renewal.retire", {{"renewal", begun["renewal"]}, {"pin", kUserPin}});
+        callGranted(*client, "renewal.retire", {{"renewal", begun["renewal"]}, {"pin", kUserPin}});
     ASSERT_TRUE(succeeded(retired));
     ASSERT_NO_FATAL_FAILURE(listCertificates(*client, token, certificates, kUserPin));
     for (const auto& listed : certificates) {
@@ -275,10 +276,10 @@ TEST_F(DemoAgentTest, start_secondTimeOnTheSameDir_reusesTokenAndRenewal) {
     // The renewal begun before the restart completes with the same demo CA.
     const Json issued = client->call("demo.issue", {{"csr", begun["csr"]}});
     ASSERT_TRUE(succeeded(issued));
-    EXPECT_TRUE(succeeded(
-        client->call("renewal.complete", {{"renewal", begun["renewal"]},
-                                          {"certificate", issued["result"]["certificate"]},
-                                          {"pin", kUserPin}})));
+    EXPECT_TRUE(succeeded(callGranted(*client, "renewal.complete",
+                                      {{"renewal", begun["renewal"]},
+                                       {"certificate", issued["result"]["certificate"]},
+                                       {"pin", kUserPin}})));
 }
 
 TEST_F(DemoAgentTest, start_demoWithoutStateDir_usesKunciDemoUnderXdgStateHome) {
