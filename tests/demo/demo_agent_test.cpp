@@ -185,6 +185,32 @@ TEST_F(DemoAgentTest, certificatesList_demo_showsTheExpiringCertificate) {
     EXPECT_TRUE(withPin["hasPrivateKey"].get<bool>());
 }
 
+TEST_F(DemoAgentTest, renewalBegin_pageOriginWithoutGrant_grantRequiredAndAudited) {
+    ASSERT_NO_FATAL_FAILURE(startDemo());
+    auto client = connect();
+    std::string token;
+    ASSERT_NO_FATAL_FAILURE(demoTokenId(*client, token));
+    Json old;
+    ASSERT_NO_FATAL_FAILURE(expiringCertificate(*client, token, old));
+    const Json response =
+        client->call("renewal.begin", {{"token", token},
+                                       {"key", {{"type", "ec"}, {"curve", "P-256"}}},
+                                       {"subject", old["subject"]},
+                                       {"pin", kUserPin}});
+    EXPECT_EQ(response["error"]["data"].value("reason", ""), "grant-required") << response.dump();
+    EXPECT_NE(readText(statePath() / "audit.log").find("\"outcome\":\"grant-required\""),
+              std::string::npos);
+}
+
+TEST_F(DemoAgentTest, demoGrant_methodWithoutGrant_invalidParamsMethod) {
+    ASSERT_NO_FATAL_FAILURE(startDemo());
+    auto client = connect();
+    const Json response =
+        client->call("demo.grant", {{"method", "tokens.list"}, {"params", Json::object()}});
+    EXPECT_EQ(response["error"]["code"], -32602) << response.dump();
+    EXPECT_EQ(response["error"]["data"].value("field", ""), "method") << response.dump();
+}
+
 TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) {
     ASSERT_NO_FATAL_FAILURE(startDemo());
     auto client = connect();
