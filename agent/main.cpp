@@ -15,7 +15,9 @@
 #include "agent/audit/audit_log.hpp"
 #include "agent/config/options.hpp"
 #include "agent/demo/demo.hpp"
+#include "agent/demo/demo_grants.hpp"
 #include "agent/demo/demo_page.hpp"
+#include "agent/grants/nonce_store.hpp"
 #include "agent/platform/log_file.hpp"
 #include "agent/platform/peer_user.hpp"
 #include "agent/platform/platform.hpp"
@@ -121,6 +123,11 @@ int run(const agent::Options& given) {
         demo.emplace(options, logLine);
     }
     agent::AuditLog audit(options.stateDir / "audit.log");
+    // Made while the journal holds the state directory's lock (the store's file is in it).
+    agent::grants::NonceStore grantNonces(options.stateDir);
+    if (grantNonces.problem()) {
+        logLine(*grantNonces.problem());
+    }
     agent::TokenRegistry registry(loadModules(options));
     agent::TokenLocks locks;
     agent::RenewalEngine renewals(registry, locks, journal);
@@ -140,9 +147,15 @@ int run(const agent::Options& given) {
         logLine("no PIN prompt: pages must give the PIN, or the reader its PIN pad");
     }
     agent::Handlers handlers(tokens, renewals, signing, audit, workers, prompt.get(), logLine);
+    // The demo adds its page's origins once the port is known, before any call is served.
+    agent::grants::GrantKeysByOrigin grantKeys = options.grantKeys;
+    handlers.requireGrants(grantKeys, grantNonces);
     handlers.registerWith(dispatcher);
+    std::optional<agent::demo::DemoGrantIssuer> demoGrants;
     if (demo) {
         demo->registerWith(dispatcher);
+        demoGrants.emplace();
+        agent::demo::registerGrantIssuer(dispatcher, *demoGrants, logLine);
     }
 
     ipc::ServerConfig config;
@@ -207,6 +220,11 @@ int run(const agent::Options& given) {
         logLine(*problem);
     }
     server.start();
+    if (demoGrants) {
+        for (const auto& origin : agent::demo::pageOrigins(options.listenHost, server.port())) {
+            grantKeys[origin].add(demoGrants->publicKey());
+        }
+    }
     if (!options.noTokenWatch) {
         watcher.start();
     }

@@ -108,6 +108,16 @@ private:
                 "allowed (" + config.sources.at("allowOrigins") +
                     "): " + joined(config.allowedOrigins));
         }
+        for (const auto& [origin, keys] : config.grantKeys) {
+            std::vector<std::string> pinned;
+            for (const auto& key : keys.keys()) {
+                pinned.push_back(std::string(agent::grants::algorithmName(key.algorithm())) + " " +
+                                 key.fingerprint());
+            }
+            add(Status::Ok, "grants",
+                origin + " requires grants from its backend (" + config.grantKeySources.at(origin) +
+                    "), keys: " + joined(pinned));
+        }
     }
 
     std::string moduleReason(std::size_t index) const {

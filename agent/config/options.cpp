@@ -55,6 +55,13 @@ bool listOfStrings(const json& value) {
     return value.is_array() && std::all_of(value.begin(), value.end(), nonEmptyString);
 }
 
+/** {"ORIGIN": ["PEM or key file", ...], ...}. */
+bool grantKeyLists(const json& value) {
+    return value.is_object() && std::all_of(value.begin(), value.end(), [](const json& keys) {
+               return listOfStrings(keys) && !keys.empty();
+           });
+}
+
 bool days(const json& value) {
     return value.is_number_integer() && value.get<long long>() >= 0 &&
            value.get<long long>() <= kMaxExpiryWarningDays;
@@ -74,6 +81,8 @@ const std::vector<KeyRule>& keyRules() {
         {"expiryWarningDays", "--expiry-warning-days", days, nullptr},
         {"noTokenWatch", "--no-token-watch", [](const json& value) { return value.is_boolean(); },
          "expected true or false"},
+        {"grantKeys", "--grant-key", grantKeyLists,
+         "expected {\"ORIGIN\": [\"-----BEGIN PUBLIC KEY-----...\" or a key file, ...]}"},
     };
     return rules;
 }
@@ -266,6 +275,11 @@ std::string parseErrorReason(const json::parse_error& error) {
     return colon == std::string::npos ? what : what.substr(colon + 2);
 }
 
+/** A grant key given as its PEM text rather than as the name of a file holding it. */
+bool isPemText(const std::string& entry) {
+    return entry.find("-----BEGIN") != std::string::npos;
+}
+
 /** Reads one configuration file; every error names the file, the line and the key. */
 Layer readConfigFile(const std::filesystem::path& path, std::string_view readAs) {
     std::ifstream file(path);
@@ -318,12 +332,63 @@ Layer readConfigFile(const std::filesystem::path& path, std::string_view readAs)
         }
         layer[key] = setting;
     }
+    if (auto keys = layer.find("grantKeys"); keys != layer.end()) {
+        // A key file named relative to the configuration file is beside it.
+        for (auto& [origin, entries] : keys->second.value.items()) {
+            for (auto& entry : entries) {
+                const auto named = entry.get<std::string>();
+                if (!isPemText(named) && platform::pathFromUtf8(named).is_relative()) {
+                    const auto beside =
+                        (path.parent_path() / platform::pathFromUtf8(named)).u8string();
+                    entry = std::string(beside.begin(), beside.end());
+                }
+            }
+        }
+    }
     const auto noPinentry = layer.find("noPinentry");
     const bool pinentryOff = noPinentry != layer.end() && noPinentry->second.value.get<bool>();
     if (layer.contains("pinentry") && pinentryOff) {
         fail("pinentry", layer["pinentry"], "excludes \"noPinentry\": true");
     }
     return layer;
+}
+
+/** One layer's grantKeys into options, each origin's keys replacing an earlier layer's; a key
+ *  that does not parse fails naming the setting's file and line. */
+void readGrantKeys(const Setting& setting, Options& options) {
+    for (const auto& [origin, entries] : setting.value.items()) {
+        const auto normalised = ipc::normaliseOrigin(origin);
+        if (!normalised) {
+            fail("grantKeys", setting,
+                 "'" + origin + "' is not an origin (scheme://host[:port], no path)");
+        }
+        grants::GrantKeys keys;
+        int number = 0;
+        for (const auto& entry : entries) {
+            const auto text = entry.get<std::string>();
+            ++number;
+            const std::string which =
+                "'" + origin + "', " +
+                (isPemText(text) ? "key " + std::to_string(number) : "key file '" + text + "'");
+            std::string pem = text;
+            if (!isPemText(text)) {
+                std::ifstream file(platform::pathFromUtf8(text), std::ios::binary);
+                std::ostringstream content;
+                content << file.rdbuf();
+                if (!file) {
+                    fail("grantKeys", setting, which + ": cannot read it");
+                }
+                pem = content.str();
+            }
+            try {
+                keys.addPem(pem);
+            } catch (const grants::GrantKeyInvalid& invalid) {
+                fail("grantKeys", setting, which + ": " + invalid.what());
+            }
+        }
+        options.grantKeys[*normalised] = std::move(keys);
+        options.grantKeySources[*normalised] = setting.source;
+    }
 }
 
 CommandLine readCommandLine(const std::vector<std::string>& arguments) {
@@ -379,6 +444,17 @@ CommandLine readCommandLine(const std::vector<std::string>& arguments) {
             set("expiryWarningDays", parseExpiryWarningDays(value()));
         } else if (name == "--no-token-watch") {
             set("noTokenWatch", flag());
+        } else if (name == "--grant-key") {
+            const std::string pin = value();
+            const auto equals = pin.find('=');
+            if (equals == std::string::npos || equals == 0 || equals + 1 == pin.size()) {
+                throw UsageError("--grant-key: expected ORIGIN=FILE, not '" + pin + "'");
+            }
+            auto& setting = given.settings["grantKeys"];
+            if (!setting.value.is_object()) {
+                setting = Setting{json::object(), kCommandLine};
+            }
+            setting.value[pin.substr(0, equals)].push_back(pin.substr(equals + 1));
         } else if (name == "--demo") {
             given.demo = flag();
         } else if (name == "--check-config") {
@@ -492,6 +568,18 @@ Options parseOptions(const std::vector<std::string>& arguments, const EnvLookup&
             }
         }
     }
+    for (const auto& layer : layers) {
+        if (const auto keys = layer.find("grantKeys"); keys != layer.end()) {
+            readGrantKeys(keys->second, options);
+        }
+    }
+    for (const auto& [origin, keysSource] : options.grantKeySources) {
+        if (std::find(options.allowedOrigins.begin(), options.allowedOrigins.end(), origin) ==
+            options.allowedOrigins.end()) {
+            fail("grantKeys", Setting{json(), keysSource},
+                 "'" + origin + "' is not an allowed origin (allowOrigins, --allow-origin)");
+        }
+    }
     // Listing modules or origins needs no origin: they are asked on a machine not set up yet.
     if (options.allowedOrigins.empty() && !options.demo && !options.listModules &&
         !options.printOrigins) {
@@ -541,6 +629,10 @@ std::string describeSettings(const Options& options) {
         out << "  " << file.path.string() << (file.read ? "  (read)" : "  (not present)") << '\n';
     }
     const std::string host = options.listenHost == "::1" ? "[::1]" : options.listenHost;
+    const std::string grantKeysValue =
+        options.grantKeys.empty()
+            ? "(none: no origin requires grants)"
+            : std::to_string(options.grantKeys.size()) + " origin(s) require grants, below";
     const std::vector<std::pair<std::string, std::string>> values = {
         {"modules", options.modules.empty()
                         ? "(none: discovered when the agent starts, see --list-modules)"
@@ -554,6 +646,7 @@ std::string describeSettings(const Options& options) {
         {"noPinentry", options.noPinentry ? "true" : "false"},
         {"expiryWarningDays", std::to_string(options.expiryWarningDays)},
         {"noTokenWatch", options.noTokenWatch ? "true" : "false"},
+        {"grantKeys", grantKeysValue},
     };
     out << "Effective settings:\n";
     for (const auto& [key, value] : values) {
@@ -561,6 +654,18 @@ std::string describeSettings(const Options& options) {
         out << "  " << key << std::string(key.size() < 18 ? 18 - key.size() : 1, ' ') << value
             << "\n  " << std::string(18, ' ') << "from "
             << (source == options.sources.end() ? "default" : source->second) << '\n';
+    }
+    if (!options.grantKeys.empty()) {
+        out << "Origins whose token-changing calls must be granted by their backend:\n";
+        for (const auto& [origin, keys] : options.grantKeys) {
+            const auto source = options.grantKeySources.find(origin);
+            out << "  " << origin << "  (from "
+                << (source == options.grantKeySources.end() ? "default" : source->second) << ")\n";
+            for (const auto& key : keys.keys()) {
+                out << "    " << grants::algorithmName(key.algorithm()) << "  " << key.fingerprint()
+                    << '\n';
+            }
+        }
     }
     return out.str();
 }
@@ -579,7 +684,7 @@ std::string usage() {
     return "usage: kunci-agent [--module PATH...] [--listen 127.0.0.1:PORT]\n"
            "                   [--allow-origin ORIGIN...] [--state-dir DIR] [--config FILE]\n"
            "                   [--pinentry PROGRAM | --no-pinentry] [--expiry-warning-days N]\n"
-           "                   [--no-token-watch] [--demo]\n"
+           "                   [--no-token-watch] [--grant-key ORIGIN=FILE...] [--demo]\n"
            "       kunci-agent --check-config | --list-modules | --print-origins [options]\n"
            "  --module PATH        a PKCS#11 module " +
            modulesDefault +
@@ -596,8 +701,12 @@ std::string usage() {
            "                       expiring within N days (default 30; 0: never)\n"
            "  --no-token-watch     do not watch for tokens being inserted or removed (no\n"
            "                       tokens.changed; for modules that misbehave when polled)\n"
+           "  --grant-key ORIGIN=FILE  a PEM public key (ES256 or Ed25519) of ORIGIN's backend:\n"
+           "                       ORIGIN's token-changing calls must then carry a grant it\n"
+           "                       signed (docs/grants.md)\n"
            "  --config FILE        JSON settings: modules, listen, allowOrigins, stateDir,\n"
-           "                       pinentry, noPinentry, expiryWarningDays, noTokenWatch;\n"
+           "                       pinentry, noPinentry, expiryWarningDays, noTokenWatch,\n"
+           "                       grantKeys;\n"
            "                       replaces " +
            platform::systemConfigFile().string() +
            " and\n"

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/grants/grant_keys.hpp"
 #include "agent/platform/platform.hpp"
 
 namespace kunci::agent {
@@ -60,6 +61,11 @@ struct Options : RunModes {
     int expiryWarningDays = 30;
     /** No token watcher: no `tokens.changed`, no module re-initialisation in the background. */
     bool noTokenWatch = false;
+    /** The origins whose token-changing calls must be granted by their backend (protocol
+     *  section 8), each with its pinned keys; every one of them is in allowedOrigins. */
+    grants::GrantKeysByOrigin grantKeys;
+    /** Where each origin's grant keys came from: "command line" or "FILE:LINE". */
+    std::map<std::string, std::string> grantKeySources;
     /** Where each setting came from, by its configuration key ("allowOrigins"): "command line",
      *  "FILE:LINE" or "default" (with how the default was found). */
     std::map<std::string, std::string> sources;

@@ -9,6 +9,12 @@
 
 namespace kunci::agent {
 
+/** A call its origin's backend granted (protocol section 8): the prompt says the request comes
+ *  from the AMS server, and names the holder the grant names. */
+struct GrantedBy {
+    std::optional<std::string> holder;
+};
+
 /** What the holder is asked for their PIN in the native prompt. */
 struct PinRequest {
     std::string origin;      // the page asking
@@ -16,6 +22,7 @@ struct PinRequest {
     std::string action;      // what the PIN will allow, e.g. "generate a new key pair"
     /** After a wrong PIN: what the token now reports ("2 tries left", "final try"). */
     std::optional<std::string> retryMessage;
+    std::optional<GrantedBy> granted = std::nullopt;
 };
 
 /** What the holder is asked to consent to (a signature with a PIN the page gave). */
@@ -23,6 +30,7 @@ struct ConfirmRequest {
     std::string origin;
     std::string tokenLabel;
     std::string description;  // e.g. "Sign for CN=Siti Nurhaliza, digest 3f2a9c…"
+    std::optional<GrantedBy> granted = std::nullopt;
 };
 
 /** The native prompt could not run (program missing, died, spoke no Assuan). */

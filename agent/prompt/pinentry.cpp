@@ -365,6 +365,11 @@ private:
     std::size_t lineLength_ = 0;
 };
 
+/** The lines a granted call adds to a prompt's description ("" for a call not granted). */
+std::string grantedLines(const std::optional<GrantedBy>& granted) {
+    return granted ? "\n" + grantedText(*granted) : "";
+}
+
 bool cancelled(const Reply& reply) {
     return reply.code == errCanceled || reply.code == errNotConfirmed || reply.code == errTimeout;
 }
@@ -381,7 +386,8 @@ std::optional<Secret> PinentryPrompt::askPin(const PinRequest& request) const {
     pinentry.command("SETDESC " +
                      escape("The page " + shownText(request.origin, 160) + " asks to " +
                             shownText(request.action, 160) + " on " +
-                            tokenPhrase(request.tokenLabel) + ".\nEnter the token's user PIN."));
+                            tokenPhrase(request.tokenLabel) + "." + grantedLines(request.granted) +
+                            "\nEnter the token's user PIN."));
     pinentry.command("SETPROMPT PIN:");
     if (request.retryMessage) {
         pinentry.command("SETERROR " + escape(shownText(*request.retryMessage, 200)));
@@ -411,7 +417,8 @@ bool PinentryPrompt::confirm(const ConfirmRequest& request) const {
                      escape("kunci: confirm use of " + shownText(request.tokenLabel, 64)));
     pinentry.command("SETDESC " + escape("The page " + shownText(request.origin, 160) +
                                          " asks to use " + tokenPhrase(request.tokenLabel) + ":\n" +
-                                         shownText(request.description, 300) + "\nAllow it?"));
+                                         shownText(request.description, 300) +
+                                         grantedLines(request.granted) + "\nAllow it?"));
     pinentry.command("SETOK _Allow");
     pinentry.command("SETCANCEL _Refuse");
     Reply reply;

@@ -88,7 +88,23 @@ std::vector<DialogField> pageAndToken(const std::string& origin, const std::stri
             {"Token:", label.empty() ? bilingual("(tanpa nama)", "(unnamed)") : label}};
 }
 
+/** The facts a granted call adds to a dialog: who asked, and for whom. */
+void addGranted(std::vector<DialogField>& fields, const std::optional<GrantedBy>& granted) {
+    if (granted) {
+        fields.push_back({bilingual("Permintaan:", "Request:"), grantedText(*granted)});
+    }
+}
+
 }  // namespace
+
+std::string grantedText(const GrantedBy& granted) {
+    if (!granted.holder) {
+        return bilingual("Diminta oleh server AMS", "Requested by the AMS server");
+    }
+    const std::string holder = shownText(*granted.holder, 160);
+    return bilingual("Diminta oleh server AMS untuk " + holder,
+                     "Requested by the AMS server for " + holder);
+}
 
 DialogText pinDialogText(const PinRequest& request) {
     DialogText text;
@@ -97,6 +113,7 @@ DialogText pinDialogText(const PinRequest& request) {
                            "A web page asks for your token's PIN.");
     text.fields = pageAndToken(request.origin, request.tokenLabel);
     text.fields.push_back({bilingual("Untuk:", "To:"), shownText(request.action, 160)});
+    addGranted(text.fields, request.granted);
     if (request.retryMessage) {
         text.warning = bilingual("PIN salah.", shownText(*request.retryMessage, 200));
     }
@@ -113,6 +130,7 @@ DialogText consentDialogText(const ConfirmRequest& request) {
                            "A web page asks to use your token.");
     text.fields = pageAndToken(request.origin, request.tokenLabel);
     text.fields.push_back({bilingual("Untuk:", "To:"), shownText(request.description, 300)});
+    addGranted(text.fields, request.granted);
     text.question = bilingual("Izinkan?", "Allow it?");
     text.accept = bilingual("Izinkan", "Allow");
     text.refuse = bilingual("Tolak", "Refuse");

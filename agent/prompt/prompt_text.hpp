@@ -45,6 +45,11 @@ struct DialogText {
     std::string refuse;
 };
 
+/** What a prompt says of a call its origin's backend granted, Indonesian then English: "Diminta
+ *  oleh server AMS" / "Requested by the AMS server", with the grant's holder when it names
+ *  one (through shownText). */
+std::string grantedText(const GrantedBy& granted);
+
 /** The PIN dialog's words for request. */
 DialogText pinDialogText(const PinRequest& request);
 

@@ -2,6 +2,7 @@
 #include "agent/protocol/handlers.hpp"
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <memory>
 
 #include "agent/protocol/protocol_errors.hpp"
@@ -33,6 +34,45 @@ Handlers::Handlers(TokenService& tokens, RenewalEngine& renewals, SigningService
       prompt_(prompt),
       log_(std::move(log)) {}
 
+void Handlers::requireGrants(const grants::GrantKeysByOrigin& keys, grants::NonceStore& nonces) {
+    grantKeys_ = &keys;
+    nonces_ = &nonces;
+}
+
+std::optional<Handlers::GrantToCheck> Handlers::grantToCheck(const ipc::CallContext& context,
+                                                             const char* method,
+                                                             const Json& params) const {
+    if (grantKeys_ == nullptr || !grants::methodNeedsGrant(method)) {
+        return std::nullopt;
+    }
+    const auto keys = grantKeys_->find(context.origin);
+    if (keys == grantKeys_->end() || keys->second.empty()) {
+        return std::nullopt;
+    }
+    return GrantToCheck{&keys->second,
+                        params.value("grant", Json()),
+                        {context.origin, method, grants::paramsForGrant(params)}};
+}
+
+grants::GrantedCall Handlers::admit(const GrantToCheck& grant) const {
+    if (grant.grant.is_null()) {
+        throw failure("grant-required",
+                      "This origin's requests must be granted by its backend, and this one "
+                      "carries no grant");
+    }
+    try {
+        if (!grant.grant.is_string()) {
+            throw grants::GrantRefused(grants::GrantWhy::Malformed, "The grant is not a string");
+        }
+        return grants::acceptGrant(
+            grant.grant.get_ref<const std::string&>(), *grant.keys, grant.call,
+            std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()), *nonces_);
+    } catch (const grants::GrantRefused& refused) {
+        throw failure("grant-invalid", refused.what(),
+                      {{"why", std::string(grants::whyName(refused.why()))}});
+    }
+}
+
 ipc::Outcome Handlers::runGuarded(const Work& work) {
     try {
         return work();
@@ -55,16 +95,28 @@ void Handlers::offload(ipc::Completion done, Work work) {
 }
 
 void Handlers::offloadAudited(std::string method, const ipc::CallContext& context,
-                              ipc::Completion done, AuditedWork work) {
+                              std::optional<GrantToCheck> grant, ipc::Completion done,
+                              AuditedWork work) {
     boost::asio::post(workers_, [this, method = std::move(method), origin = context.origin,
-                                 done = std::move(done), work = std::move(work)] {
+                                 grant = std::move(grant), done = std::move(done),
+                                 work = std::move(work)] {
         AuditTrail trail;
-        ipc::Outcome outcome = runGuarded([&] { return work(trail); });
+        std::optional<grants::GrantedCall> granted;
+        ipc::Outcome outcome = runGuarded([&] {
+            if (grant) {
+                granted = admit(*grant);  // before anything touches the token
+            }
+            return work(trail, granted);
+        });
         Json record = {{"origin", origin},
                        {"method", method},
                        {"token", trail.token},
                        {"keyId", trail.keyId},
                        {"renewal", trail.renewal}};
+        if (granted) {
+            record["grantNonce"] = granted->nonce;
+            record["grantKey"] = granted->keyFingerprint;
+        }
         if (trail.keyUsageEnforced) {
             record["keyUsageEnforced"] = *trail.keyUsageEnforced;
         }
@@ -76,6 +128,9 @@ void Handlers::offloadAudited(std::string method, const ipc::CallContext& contex
                 error->data.is_object()
                     ? error->data.value("reason", "error")
                     : (error->code == ipc::error_code::internalError ? "internal-error" : "error");
+            if (error->data.is_object() && error->data.contains("why")) {
+                record["grantWhy"] = error->data["why"];
+            }
         } else {
             record["outcome"] = "ok";
         }
@@ -96,8 +151,12 @@ void Handlers::addAudited(ipc::Dispatcher& dispatcher, const char* method, Reque
                                                       ipc::Completion done) {
         auto request = std::make_shared<Request>(parse(params));
         fromCaller(request->credentials, context, prompt_);
-        offloadAudited(method, context, std::move(done),
-                       [request, run, origin = context.origin](AuditTrail& trail) {
+        offloadAudited(method, context, grantToCheck(context, method, params), std::move(done),
+                       [request, run, origin = context.origin](
+                           AuditTrail& trail, const std::optional<grants::GrantedCall>& granted) {
+                           if (granted) {
+                               request->credentials.granted = GrantedBy{granted->holder};
+                           }
                            return run(std::move(*request), origin, trail);
                        });
     });

@@ -313,7 +313,8 @@ SignResult SigningService::sign(SignRequest request, AuditTrail& trail) {
         bool consented = false;
         try {
             consented = credentials.prompt->confirm(
-                ConfirmRequest{credentials.origin, token.info.label, describe(after, request)});
+                ConfirmRequest{credentials.origin, token.info.label, describe(after, request),
+                               credentials.granted});
         } catch (const PromptUnavailable&) {
             // Headless after all: the page-given PIN, or the PIN typed on the pad, consents.
             if (!pinGiven && !pinPad) {

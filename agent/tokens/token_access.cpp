@@ -76,7 +76,8 @@ std::string retryMessage(const pkcs11::TokenFlags& flags) {
 
 /** Asks the holder through the native prompt, again after a wrong PIN while the token allows. */
 void logInByPrompt(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {
-    PinRequest request{credentials.origin, token.info.label, credentials.action, std::nullopt};
+    PinRequest request{credentials.origin, token.info.label, credentials.action, std::nullopt,
+                       credentials.granted};
     for (int attempt = 1;; ++attempt) {
         std::optional<Secret> pin;
         try {

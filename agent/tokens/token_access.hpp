@@ -47,8 +47,9 @@ struct Credentials {
     bool allowFinalTry = false;
     /** Asked when no PIN is given and the reader has no PIN pad; null: no prompt available. */
     const PinPrompt* prompt = nullptr;
-    std::string origin;  // named in the prompt
-    std::string action;  // named in the prompt
+    std::string origin;                               // named in the prompt
+    std::string action;                               // named in the prompt
+    std::optional<GrantedBy> granted = std::nullopt;  // said in the prompt
 };
 
 /** The token with that id, held for the caller's scope, or the TokenNotFound failure. */

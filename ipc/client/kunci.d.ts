@@ -159,7 +159,23 @@ export interface ConnectOptions {
   createWebSocket?: (url: string) => WebSocket;
   /** Where an exception thrown by a listener goes (default `reportError`: the console). */
   onListenerError?: (error: unknown) => void;
+  /**
+   * For an origin whose agent requires grants (protocol section 8): fetches from the AMS
+   * backend the grant (a JWS) for one token-changing call, named by its method and params
+   * (without `pin` and `allowFinalTry`). Called before each `renewal.begin`,
+   * `renewal.complete`, `renewal.cancel`, `renewal.retire` and `signature.sign`; its result is
+   * sent as `grant` (`undefined`: none), its error rejects the call as it is.
+   */
+  grant?: (method: GrantedMethod, params: Record<string, unknown>) => Promise<string | undefined>;
 }
+
+/** The methods an origin with grant keys must carry a grant for. */
+export type GrantedMethod =
+  | "renewal.begin"
+  | "renewal.complete"
+  | "renewal.cancel"
+  | "renewal.retire"
+  | "signature.sign";
 
 export interface CallOptions {
   /** This call's time-out in milliseconds. */

@@ -556,6 +556,7 @@ export class KunciClient {
       : null;
     this._createWebSocket = options.createWebSocket ?? ((url) => new globalThis.WebSocket(url));
     this._probe = options.probe ?? true;
+    this._grant = options.grant;
     this._onListenerError =
       options.onListenerError ??
       ((error) => {
@@ -1021,6 +1022,22 @@ export class KunciClient {
     }
   }
 
+  /**
+   * A token-changing call: with the page's `grant` option, its grant fetched from the AMS
+   * backend first (for exactly the params sent, without `pin`, `allowFinalTry` and `grant`),
+   * then the call with `grant` added (none when it resolves with undefined). An error of the
+   * grant function rejects the call as it is.
+   */
+  async _callGranted(method, params, options) {
+    if (typeof this._grant !== "function") {
+      return this.call(method, params, options);
+    }
+    const sent = clean(params) ?? {};
+    const { pin: _pin, allowFinalTry: _allowFinalTry, grant: _grant, ...named } = sent;
+    const grant = await this._grant(method, named);
+    return this.call(method, { ...sent, grant }, options);
+  }
+
   // --- the protocol's methods ---------------------------------------------------------------
 
   /** `agent.info`. @returns {Promise<AgentInfo>} */
@@ -1049,7 +1066,7 @@ export class KunciClient {
    * @returns {Promise<{renewal: string, keyId: string, csr: string}>}
    */
   beginRenewal(params, options) {
-    return this.call("renewal.begin", params, options);
+    return this._callGranted("renewal.begin", params, options);
   }
 
   /** `renewal.list`, unwrapped. @returns {Promise<Renewal[]>} */
@@ -1063,7 +1080,7 @@ export class KunciClient {
    * @returns {Promise<Certificate>}
    */
   async completeRenewal(params, options) {
-    return (await this.call("renewal.complete", params, options)).certificate;
+    return (await this._callGranted("renewal.complete", params, options)).certificate;
   }
 
   /**
@@ -1071,7 +1088,7 @@ export class KunciClient {
    * @param {{renewal: string, pin?: string, allowFinalTry?: boolean}} params
    */
   async cancelRenewal(params, options) {
-    return (await this.call("renewal.cancel", params, options)).renewal;
+    return (await this._callGranted("renewal.cancel", params, options)).renewal;
   }
 
   /**
@@ -1080,7 +1097,7 @@ export class KunciClient {
    * @returns {Promise<Renewal>}
    */
   async retireRenewal(params, options) {
-    return (await this.call("renewal.retire", params, options)).renewal;
+    return (await this._callGranted("renewal.retire", params, options)).renewal;
   }
 
   /**
@@ -1091,7 +1108,7 @@ export class KunciClient {
    */
   sign(params, options) {
     const { digest, data, ...rest } = params ?? {};
-    return this.call(
+    return this._callGranted(
       "signature.sign",
       { ...rest, digest: toBase64(digest), data: toBase64(data) },
       options,
@@ -1126,6 +1143,12 @@ export function connect(options = {}) {
  *   `ws` package, giving it an `origin`).
  * @property {(error: unknown) => void} [onListenerError] Where an exception thrown by one of
  *   the page's listeners goes (default: `reportError`, i.e. the console, never the client).
+ * @property {(method: string, params: object) => Promise<string|undefined>} [grant] For an
+ *   origin whose agent requires grants (protocol section 8): fetches from the AMS backend the
+ *   grant (a JWS) for one token-changing call, named by its method and params (without `pin`,
+ *   `allowFinalTry`); called before each `renewal.begin`, `renewal.complete`, `renewal.cancel`,
+ *   `renewal.retire` and `signature.sign`; undefined sends none. The page never makes a grant
+ *   itself.
  */
 
 /**

@@ -67,12 +67,12 @@ protected:
 
     /** renewal.begin on the demo token for the holder's subject, replacing keyId. */
     void begin(WsClient& client, const std::string& token, const Json& old, Json& result) {
-        const Json response =
-            client.call("renewal.begin", {{"token", token},
-                                          {"key", {{"type", "ec"}, {"curve", "P-256"}}},
-                                          {"subject", old["subject"]},
-                                          {"replaces", old["id"]},
-                                          {"pin", kUserPin}});
+        const Json response = callGranted(client, "renewal.begin",
+                                          {{"token", token},
+                                           {"key", {{"type", "ec"}, {"curve", "P-256"}}},
+                                           {"subject", old["subject"]},
+                                           {"replaces", old["id"]},
+                                           {"pin", kUserPin}});
         ASSERT_TRUE(succeeded(response));
         result = response["result"];
     }
@@ -185,6 +185,32 @@ TEST_F(DemoAgentTest, certificatesList_demo_showsTheExpiringCertificate) {
     EXPECT_TRUE(withPin["hasPrivateKey"].get<bool>());
 }
 
+TEST_F(DemoAgentTest, renewalBegin_pageOriginWithoutGrant_grantRequiredAndAudited) {
+    ASSERT_NO_FATAL_FAILURE(startDemo());
+    auto client = connect();
+    std::string token;
+    ASSERT_NO_FATAL_FAILURE(demoTokenId(*client, token));
+    Json old;
+    ASSERT_NO_FATAL_FAILURE(expiringCertificate(*client, token, old));
+    const Json response =
+        client->call("renewal.begin", {{"token", token},
+                                       {"key", {{"type", "ec"}, {"curve", "P-256"}}},
+                                       {"subject", old["subject"]},
+                                       {"pin", kUserPin}});
+    EXPECT_EQ(response["error"]["data"].value("reason", ""), "grant-required") << response.dump();
+    EXPECT_NE(readText(statePath() / "audit.log").find("\"outcome\":\"grant-required\""),
+              std::string::npos);
+}
+
+TEST_F(DemoAgentTest, demoGrant_methodWithoutGrant_invalidParamsMethod) {
+    ASSERT_NO_FATAL_FAILURE(startDemo());
+    auto client = connect();
+    const Json response =
+        client->call("demo.grant", {{"method", "tokens.list"}, {"params", Json::object()}});
+    EXPECT_EQ(response["error"]["code"], -32602) << response.dump();
+    EXPECT_EQ(response["error"]["data"].value("field", ""), "method") << response.dump();
+}
+
 TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) {
     ASSERT_NO_FATAL_FAILURE(startDemo());
     auto client = connect();
@@ -212,10 +238,11 @@ TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) 
                         std::pair<std::string, std::string>("CN", kHolder)),
               subject.end());
 
-    const Json completed = client->call("renewal.complete", {{"renewal", begun["renewal"]},
-                                                             {"certificate", result["certificate"]},
-                                                             {"chain", result["chain"]},
-                                                             {"pin", kUserPin}});
+    const Json completed = callGranted(*client, "renewal.complete",
+                                       {{"renewal", begun["renewal"]},
+                                        {"certificate", result["certificate"]},
+                                        {"chain", result["chain"]},
+                                        {"pin", kUserPin}});
     ASSERT_TRUE(succeeded(completed));
     Json certificates;
     ASSERT_NO_FATAL_FAILURE(listCertificates(*client, token, certificates, kUserPin));
@@ -233,7 +260,7 @@ TEST_F(DemoAgentTest, renewal_wholeLoopWithTheDemoCa_installsTheNewCertificate) 
     EXPECT_TRUE(installed) << certificates.dump();
 
     const Json retired =
-        client->call("renewal.retire", {{"renewal", begun["renewal"]}, {"pin", kUserPin}});
+        callGranted(*client, "renewal.retire", {{"renewal", begun["renewal"]}, {"pin", kUserPin}});
     ASSERT_TRUE(succeeded(retired));
     ASSERT_NO_FATAL_FAILURE(listCertificates(*client, token, certificates, kUserPin));
     for (const auto& listed : certificates) {
@@ -277,10 +304,10 @@ TEST_F(DemoAgentTest, start_secondTimeOnTheSameDir_reusesTokenAndRenewal) {
     // The renewal begun before the restart completes with the same demo CA.
     const Json issued = client->call("demo.issue", {{"csr", begun["csr"]}});
     ASSERT_TRUE(succeeded(issued));
-    EXPECT_TRUE(succeeded(
-        client->call("renewal.complete", {{"renewal", begun["renewal"]},
-                                          {"certificate", issued["result"]["certificate"]},
-                                          {"pin", kUserPin}})));
+    EXPECT_TRUE(succeeded(callGranted(*client, "renewal.complete",
+                                      {{"renewal", begun["renewal"]},
+                                       {"certificate", issued["result"]["certificate"]},
+                                       {"pin", kUserPin}})));
 }
 
 TEST_F(DemoAgentTest, start_demoWithoutStateDir_usesKunciDemoUnderXdgStateHome) {

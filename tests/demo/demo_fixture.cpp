@@ -88,6 +88,14 @@ std::string DemoTest::pageOrigin() const {
     return "http://127.0.0.1:" + std::to_string(port());
 }
 
+Json DemoTest::callGranted(kunci::test::WsClient& client, const std::string& method,
+                           const Json& params) {
+    const Json grant = client.call("demo.grant", {{"method", method}, {"params", params}});
+    Json granted = params;
+    granted["grant"] = grant.value("result", Json::object()).value("grant", "");
+    return client.call(method, granted);
+}
+
 std::unique_ptr<kunci::test::WsClient> DemoTest::connect() {
     return std::make_unique<kunci::test::WsClient>(port(), pageOrigin());
 }

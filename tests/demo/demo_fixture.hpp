@@ -73,6 +73,10 @@ protected:
     /** certificates.list of the token, with the PIN when given (fatal failure on error). */
     void listCertificates(kunci::test::WsClient& client, const std::string& token, Json& out,
                           const std::optional<std::string>& pin = std::nullopt);
+    /** A token-changing call with the grant the demo backend gives for it (`demo.grant`): the
+     *  demo pins its backend key for its page's origins, so these calls need one. */
+    static Json callGranted(kunci::test::WsClient& client, const std::string& method,
+                            const Json& params);
     /** Every stderr file of the agents this test started, concatenated. */
     std::string agentStderr() const;
     std::filesystem::path statePath() const { return state_.path(); }

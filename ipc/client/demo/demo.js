@@ -60,6 +60,20 @@ const kunci = connect({
   port: agentPort,
   host: isLoopback(location.hostname) ? location.hostname.replace(/^\[|\]$/g, "") : "127.0.0.1",
   installUrl: installLink(),
+  // The demo agent pins a demo backend key for this page's origin, so every token-changing call
+  // needs a grant: here from the demo agent's own `demo.grant` (a real AMS page asks its
+  // backend, which decides whether this holder may do this now).
+  // Served by another agent (`?agent=PORT`, no --demo), there is no demo.grant: no grant is sent.
+  grant: async (method, params) => {
+    try {
+      return (await kunci.call("demo.grant", { method, params })).grant;
+    } catch (error) {
+      if (error instanceof KunciError && error.reason === "method-not-found") {
+        return undefined;
+      }
+      throw error;
+    }
+  },
 });
 
 // --- page state ----------------------------------------------------------------------------
