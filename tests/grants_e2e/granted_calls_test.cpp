@@ -2,6 +2,9 @@
 // Calls granted by the origin's backend (protocol.md section 8) through kunci-agent: a granted
 // renewal installs its key and certificate on the token, a granted signature verifies with
 // openssl, and the audit log records each grant's nonce and key.
+#include <system_error>
+#include <vector>
+
 #include "agent/crypto/openssl.hpp"
 #include "tests/grants_e2e/grants_fixture.hpp"
 
@@ -59,6 +62,42 @@ TEST_F(GrantedCallsTest, grantedBeginAndComplete_keyAndCertificateOnTokenAndGran
     }
     EXPECT_NE(auditRecords("renewal.begin")[0]["grantNonce"],
               auditRecords("renewal.complete")[0]["grantNonce"]);
+}
+
+TEST_F(GrantedCallsTest, referenceIssuers_theirGrantedBeginIsDoneByTheAgent) {
+    // docs/grants/'s issuers, run as an AMS backend runs them (code nobody here wrote signs).
+    const std::string issuers = KUNCI_GRANT_ISSUERS_DIR;
+    const std::vector<std::vector<std::string>> commands = {
+        {"python3", issuers + "/issue-grant.py"}, {"node", issuers + "/issue-grant.mjs"}};
+    const auto keyFile = workFile("backend-key.pem");
+    writeFile(keyFile, kunci::test::grants::privatePem(backendKey_.get()));
+    std::size_t granted = 0;
+    for (const auto& command : commands) {
+        SCOPED_TRACE(command.back());
+        Json params = beginParams(*client_);
+        Json claimed = params;
+        claimed.erase("pin");
+        std::vector<std::string> argv = command;
+        argv.insert(argv.end(), {"--key", keyFile.string(), "--origin", std::string(kOrigin),
+                                 "--method", "renewal.begin", "--params", claimed.dump()});
+        kunci::test::RunResult issued;
+        try {
+            issued = tool(argv);
+        } catch (const std::system_error&) {
+            continue;  // no such interpreter here: tests/grants says so where it skips
+        }
+        ASSERT_EQ(issued.exitCode, 0) << issued.err;
+        ++granted;
+        params["grant"] = issued.out.substr(0, issued.out.find('\n'));
+
+        const Json response = client_->call("renewal.begin", params);
+
+        ASSERT_TRUE(succeeded(response)) << response.dump();
+        EXPECT_EQ(objectsWithId(textAt(response, {"result", "keyId"})).size(), 2U)
+            << listObjectsText();
+    }
+    EXPECT_GE(granted, 1U) << "neither python3 nor node could run an issuer";
+    EXPECT_EQ(auditRecords("renewal.begin").size(), granted);
 }
 
 TEST_F(GrantedCallsTest, grantedSign_verifiesWithOpenssl) {
