@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "agent/platform/platform.hpp"
+
 namespace kunci::agent {
 namespace {
 
@@ -362,13 +364,13 @@ std::string rfc3339(std::chrono::sys_seconds t) {
 }
 
 long daysLeft(std::chrono::sys_seconds notAfter, std::chrono::system_clock::time_point now) {
-    const auto left = notAfter - std::chrono::floor<std::chrono::seconds>(now);
-    return static_cast<long>(std::chrono::floor<std::chrono::days>(left).count());
-}
-
-long daysLeft(std::chrono::system_clock::time_point notAfter,
-              std::chrono::system_clock::time_point now) {
-    return daysLeft(std::chrono::floor<std::chrono::seconds>(notAfter), now);
+    const auto nowSeconds = std::chrono::floor<std::chrono::seconds>(now);
+    const auto calendarDays = (std::chrono::sys_days{platform::localDate(notAfter)} -
+                               std::chrono::sys_days{platform::localDate(nowSeconds)})
+                                  .count();
+    const bool ended = nowSeconds > notAfter;
+    return static_cast<long>(ended ? std::min<decltype(calendarDays)>(calendarDays, -1)
+                                   : calendarDays);
 }
 
 }  // namespace kunci::agent

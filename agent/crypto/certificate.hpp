@@ -80,9 +80,11 @@ private:
 /** "2027-11-24T08:00:00Z"; whole seconds, so any year a certificate can name (up to 9999). */
 std::string rfc3339(std::chrono::sys_seconds t);
 std::string rfc3339(std::chrono::system_clock::time_point t);
-/** Whole days until notAfter, negative once expired (floor of seconds/86400). */
+/** The days left of a certificate, as the holder is told them everywhere (certificates.list,
+ *  the kunci CLI, the expiry notice): whole calendar days in local time from today's date to the
+ *  date notAfter falls on (0: it ends today), and at most -1 once notAfter has passed. Unlike a
+ *  count of 24-hour periods it does not change within a day, except at the moment the
+ *  certificate ends. */
 long daysLeft(std::chrono::sys_seconds notAfter, std::chrono::system_clock::time_point now);
-long daysLeft(std::chrono::system_clock::time_point notAfter,
-              std::chrono::system_clock::time_point now);
 
 }  // namespace kunci::agent

@@ -64,6 +64,10 @@ std::vector<std::string> commandLineArguments(int argc, char** argv);
 /** t as the local calendar time. Throws std::runtime_error. */
 std::tm localTime(std::time_t t);
 
+/** The local calendar date t falls on (seconds, so that any year a certificate names fits).
+ *  Throws std::runtime_error. */
+std::chrono::year_month_day localDate(std::chrono::sys_seconds t);
+
 /** An open file, pipe or lock of this process (POSIX: a file descriptor; Windows: a HANDLE),
  *  closed when it goes. */
 class Handle {

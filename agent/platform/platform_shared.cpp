@@ -24,6 +24,13 @@ Handle::Native Handle::release() noexcept {
     return std::exchange(native_, kInvalid);
 }
 
+std::chrono::year_month_day localDate(std::chrono::sys_seconds t) {
+    const std::tm local = localTime(static_cast<std::time_t>(t.time_since_epoch().count()));
+    return std::chrono::year_month_day{std::chrono::year{local.tm_year + 1900},
+                                       std::chrono::month{static_cast<unsigned>(local.tm_mon + 1)},
+                                       std::chrono::day{static_cast<unsigned>(local.tm_mday)}};
+}
+
 int ExitStatus::shellCode() const {
     switch (how) {
         case How::Exited:

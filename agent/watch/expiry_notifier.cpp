@@ -23,13 +23,7 @@ namespace kunci::agent {
 namespace {
 
 using SystemTime = std::chrono::system_clock::time_point;
-
-std::chrono::year_month_day localYmd(SystemTime t) {
-    const std::tm local = platform::localTime(std::chrono::system_clock::to_time_t(t));
-    return std::chrono::year_month_day{std::chrono::year{local.tm_year + 1900},
-                                       std::chrono::month{static_cast<unsigned>(local.tm_mon + 1)},
-                                       std::chrono::day{static_cast<unsigned>(local.tm_mday)}};
-}
+using std::chrono::sys_seconds;
 
 constexpr std::array<const char*, 12> kMonthsId = {"Januari",   "Februari", "Maret",    "April",
                                                    "Mei",       "Juni",     "Juli",     "Agustus",
@@ -52,21 +46,31 @@ struct ExpiryWording {
     const char* inDaysOn;
     const char* tomorrow;
     const char* today;
+    const char* endedToday;
     const char* yesterday;
     const char* daysAgo;
     const char* daysAgoOn;
 };
 
 /** English, for the log and the notification's second line. */
-constexpr ExpiryWording kEnglish{"expires in ",     " days, on ",          "expires tomorrow, ",
-                                 "expires today, ", "expired yesterday, ", "expired ",
-                                 " days ago, on "};
-constexpr ExpiryWording kIndonesian{
-    "berakhir dalam ",          " hari, pada ",    "berakhir besok, ",      "berakhir hari ini, ",
-    "telah berakhir kemarin, ", "telah berakhir ", " hari yang lalu, pada "};
+constexpr ExpiryWording kEnglish{"expires in ",     " days, on ",      "expires tomorrow, ",
+                                 "expires today, ", "expired today, ", "expired yesterday, ",
+                                 "expired ",        " days ago, on "};
+constexpr ExpiryWording kIndonesian{"berakhir dalam ",           " hari, pada ",
+                                    "berakhir besok, ",          "berakhir hari ini, ",
+                                    "telah berakhir hari ini, ", "telah berakhir kemarin, ",
+                                    "telah berakhir ",           " hari yang lalu, pada "};
 
-/** "expires in 10 days, on 24 November 2027" etc. */
-std::string whenItEnds(long days, const std::string& date, const ExpiryWording& words) {
+/** "expires in 10 days, on 24 November 2027" etc., days as daysLeft counts them: -1 is said as
+ *  "today" for a certificate that ended earlier today. */
+std::string whenItEnds(sys_seconds notAfter, SystemTime now, const ExpiryWording& words,
+                       const std::array<const char*, 12>& months) {
+    const long days = daysLeft(notAfter, now);
+    const std::string date = spokenDate(platform::localDate(notAfter), months);
+    if (days < 0 && platform::localDate(notAfter) ==
+                        platform::localDate(std::chrono::floor<sys_seconds::duration>(now))) {
+        return words.endedToday + date;
+    }
     if (days > 1) {
         return words.inDays + std::to_string(days) + words.inDaysOn + date;
     }
@@ -91,22 +95,17 @@ std::string holderName(const Certificate& certificate) {
 
 }  // namespace
 
-long calendarDaysLeft(SystemTime notAfter, SystemTime now) {
-    const std::chrono::sys_days end{localYmd(notAfter)};
-    const std::chrono::sys_days today{localYmd(now)};
-    return static_cast<long>((end - today).count());
-}
-
 std::string localDate(SystemTime t) {
-    const auto date = localYmd(t);
+    const auto date = platform::localDate(std::chrono::floor<sys_seconds::duration>(t));
     std::array<char, 16> text{};
     std::snprintf(text.data(), text.size(), "%04d-%02u-%02u", static_cast<int>(date.year()),
                   static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
     return text.data();
 }
 
-DesktopNotification expiryNotification(std::string_view holder, long days, SystemTime notAfter) {
-    const auto end = localYmd(notAfter);
+DesktopNotification expiryNotification(std::string_view holder, sys_seconds notAfter,
+                                       SystemTime now) {
+    const long days = daysLeft(notAfter, now);
     const std::string name(holder);
     DesktopNotification notification;
     notification.title =
@@ -114,9 +113,9 @@ DesktopNotification expiryNotification(std::string_view holder, long days, Syste
                     "Electronic certificate expiring soon"
                   : "Sertifikat elektronik telah berakhir / Electronic certificate expired";
     notification.body = "Sertifikat elektronik Anda atas nama " + name + ' ' +
-                        whenItEnds(days, spokenDate(end, kMonthsId), kIndonesian) +
+                        whenItEnds(notAfter, now, kIndonesian, kMonthsId) +
                         ". Ajukan pembaruan melalui AMS.\n" + "Your electronic certificate for " +
-                        name + ' ' + whenItEnds(days, spokenDate(end, kMonthsEn), kEnglish) +
+                        name + ' ' + whenItEnds(notAfter, now, kEnglish, kMonthsEn) +
                         ". Request its renewal through AMS.";
     return notification;
 }
@@ -224,7 +223,7 @@ bool ExpiryNotifier::checkToken(const std::string& id) {
 void ExpiryNotifier::consider(const Certificate& certificate) {
     const auto now = clock_();
     const auto notAfter = certificate.notAfter();
-    const long days = calendarDaysLeft(notAfter, now);
+    const long days = daysLeft(notAfter, now);
     if (days > warningDays_) {
         return;
     }
@@ -232,13 +231,13 @@ void ExpiryNotifier::consider(const Certificate& certificate) {
     const std::string today = localDate(now);
     const std::string sha256 = certificate.sha256Hex();
     const std::string summary = "the certificate of '" + forLog(holder) + "' " +
-                                whenItEnds(days, localDate(notAfter), kEnglish) + " (sha256 " +
+                                whenItEnds(notAfter, now, kEnglish, kMonthsEn) + " (sha256 " +
                                 sha256.substr(0, 16) + ")";
     if (memory_.notifiedOn(sha256, today)) {
         log_(summary + "; the holder was notified today already");
         return;
     }
-    if (const auto failure = notifier_(expiryNotification(holder, days, notAfter))) {
+    if (const auto failure = notifier_(expiryNotification(holder, notAfter, now))) {
         log_(summary + "; no desktop notification service reachable: " + *failure);
         return;
     }

@@ -26,18 +26,14 @@ struct DesktopNotification {
     std::string body;
 };
 
-/** Whole calendar days, in local time, from the date of now to the date of notAfter: 0 when it
- *  ends today, negative once past. */
-long calendarDaysLeft(std::chrono::system_clock::time_point notAfter,
-                      std::chrono::system_clock::time_point now);
-
 /** The local date of t as "YYYY-MM-DD". */
 std::string localDate(std::chrono::system_clock::time_point t);
 
-/** The warning the holder sees, Indonesian first and English beside: days left as
- *  calendarDaysLeft counts them (negative: expired), on the certificate's local end date. */
-DesktopNotification expiryNotification(std::string_view holder, long days,
-                                       std::chrono::system_clock::time_point notAfter);
+/** The warning the holder sees at now, Indonesian first and English beside: the days left as
+ *  daysLeft counts them (the number certificates.list and the CLI show), on the certificate's
+ *  local end date. */
+DesktopNotification expiryNotification(std::string_view holder, std::chrono::sys_seconds notAfter,
+                                       std::chrono::system_clock::time_point now);
 
 using platform::escapeMarkup;
 

@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 using agent::DesktopNotification;
 using SystemTime = std::chrono::system_clock::time_point;
 
-SystemTime utc(std::chrono::year_month_day date, std::chrono::seconds timeOfDay = 0s) {
+std::chrono::sys_seconds utc(std::chrono::year_month_day date,
+                             std::chrono::seconds timeOfDay = 0s) {
     return std::chrono::sys_days(date) + timeOfDay;
 }
 
@@ -55,37 +56,81 @@ private:
     std::optional<std::string> old_;
 };
 
-TEST(CalendarDaysTest, calendarDaysLeft_pastEnd_negative) {
+TEST(DaysLeftTest, daysLeft_pastEnd_negative) {
     const ScopedEnv tz("TZ", "UTC0");
 
-    EXPECT_EQ(agent::calendarDaysLeft(utc(2027y / 11 / 21, 8h), utc(2027y / 11 / 24, 9h)), -3);
+    EXPECT_EQ(agent::daysLeft(utc(2027y / 11 / 21, 8h), utc(2027y / 11 / 24, 9h)), -3);
 }
 
-TEST(CalendarDaysTest, calendarDaysLeft_endsLaterToday_zero) {
+TEST(DaysLeftTest, daysLeft_endsLaterToday_zero) {
     const ScopedEnv tz("TZ", "UTC0");
 
-    EXPECT_EQ(agent::calendarDaysLeft(utc(2027y / 11 / 24, 23h), utc(2027y / 11 / 24, 1h)), 0);
+    EXPECT_EQ(agent::daysLeft(utc(2027y / 11 / 24, 23h), utc(2027y / 11 / 24, 1h)), 0);
 }
 
-TEST(CalendarDaysTest, calendarDaysLeft_tenDaysMinusSeconds_tenByTheCalendar) {
+TEST(DaysLeftTest, daysLeft_tenDaysMinusSeconds_tenByTheCalendar) {
     const ScopedEnv tz("TZ", "UTC0");
     const auto now = utc(2027y / 11 / 14, 10h);
 
-    EXPECT_EQ(agent::calendarDaysLeft(now + 24h * 10 - 5s, now), 10);
+    EXPECT_EQ(agent::daysLeft(now + 24h * 10 - 5s, now), 10);
 }
 
-TEST(CalendarDaysTest, calendarDaysLeft_localZoneAhead_countsLocalDates) {
+TEST(DaysLeftTest, daysLeft_localZoneAhead_countsLocalDates) {
     // 23:59:59 and 00:00:00 in Western Indonesia (UTC+7): a day apart, though both are the 24th
     // in UTC.
     const ScopedEnv tz("TZ", "WIB-7");
     const auto notAfter = utc(2027y / 11 / 24, 16h + 59min + 59s);
     const auto now = utc(2027y / 11 / 24, 17h);
 
-    EXPECT_EQ(agent::calendarDaysLeft(notAfter, now), -1);
+    EXPECT_EQ(agent::daysLeft(notAfter, now), -1);
     EXPECT_EQ(agent::localDate(now), "2027-11-25");
 }
 
-TEST(CalendarDaysTest, localDate_utc_isoDate) {
+struct DaysLeftCase {
+    std::chrono::seconds offset;  // notAfter - now, with now at 08:00 UTC
+    long expected;
+};
+
+class DaysLeftTableTest : public ::testing::TestWithParam<DaysLeftCase> {};
+
+TEST_P(DaysLeftTableTest, daysLeft_offsetFromEightInUtc_calendarDaysOrMinusOneOnceEnded) {
+    const ScopedEnv tz("TZ", "UTC0");
+    const auto now = utc(2026y / 11 / 24, 8h);
+
+    EXPECT_EQ(agent::daysLeft(now + GetParam().offset, now), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, DaysLeftTableTest,
+                         ::testing::Values(DaysLeftCase{0s, 0}, DaysLeftCase{15h + 59min + 59s, 0},
+                                           DaysLeftCase{16h, 1}, DaysLeftCase{24h - 1s, 1},
+                                           DaysLeftCase{24h, 1}, DaysLeftCase{24h * 30 + 1h, 30},
+                                           DaysLeftCase{-1s, -1}, DaysLeftCase{-8h, -1},
+                                           DaysLeftCase{-8h - 1s, -1}, DaysLeftCase{-24h, -1},
+                                           DaysLeftCase{-24h - 8h - 1s, -2},
+                                           DaysLeftCase{-24h * 400, -400}));
+
+// The issue that made daysLeft calendar days: "365 hari lagi" became "364 hari lagi" two minutes
+// after issue. Through the whole local day it is one number.
+TEST(DaysLeftTest, daysLeft_acrossOneLocalDay_sameNumber) {
+    const ScopedEnv tz("TZ", "WIB-7");
+    const auto notAfter = utc(2027y / 12 / 7, 3h);  // 10:00 in WIB
+    const auto midnightWib = utc(2026y / 12 / 6, 17h);
+
+    EXPECT_EQ(agent::daysLeft(notAfter, midnightWib), 365);
+    EXPECT_EQ(agent::daysLeft(notAfter, midnightWib + 2min), 365);
+    EXPECT_EQ(agent::daysLeft(notAfter, midnightWib + 24h - 1s), 365);
+    EXPECT_EQ(agent::daysLeft(notAfter, midnightWib + 24h), 364);
+}
+
+TEST(DaysLeftTest, daysLeft_endInYear2300_noOverflow) {
+    const ScopedEnv tz("TZ", "UTC0");
+    const long expected =
+        (std::chrono::sys_days{2300y / 1 / 1} - std::chrono::sys_days{2026y / 12 / 7}).count();
+
+    EXPECT_EQ(agent::daysLeft(utc(2300y / 1 / 1), utc(2026y / 12 / 7, 9h)), expected);
+}
+
+TEST(DaysLeftTest, localDate_utc_isoDate) {
     const ScopedEnv tz("TZ", "UTC0");
 
     EXPECT_EQ(agent::localDate(utc(2027y / 3 / 5, 12h)), "2027-03-05");
@@ -94,11 +139,11 @@ TEST(CalendarDaysTest, localDate_utc_isoDate) {
 class NotificationTextTest : public ::testing::Test {
 protected:
     const ScopedEnv tz_{"TZ", "UTC0"};
-    const SystemTime end_ = utc(2027y / 11 / 24, 8h);
+    const std::chrono::sys_seconds end_ = utc(2027y / 11 / 24, 8h);
 };
 
 TEST_F(NotificationTextTest, expiryNotification_twelveDays_indonesianThenEnglishNamingHolder) {
-    const DesktopNotification n = agent::expiryNotification("Budi Santoso", 12, end_);
+    const DesktopNotification n = agent::expiryNotification("Budi Santoso", end_, end_ - 12 * 24h);
 
     EXPECT_EQ(n.title,
               "Sertifikat elektronik segera berakhir / Electronic certificate expiring soon");
@@ -110,21 +155,21 @@ TEST_F(NotificationTextTest, expiryNotification_twelveDays_indonesianThenEnglish
 }
 
 TEST_F(NotificationTextTest, expiryNotification_oneDay_tomorrow) {
-    const DesktopNotification n = agent::expiryNotification("Budi", 1, end_);
+    const DesktopNotification n = agent::expiryNotification("Budi", end_, end_ - 24h);
 
     EXPECT_NE(n.body.find("berakhir besok, 24 November 2027"), std::string::npos) << n.body;
     EXPECT_NE(n.body.find("expires tomorrow, 24 November 2027"), std::string::npos) << n.body;
 }
 
 TEST_F(NotificationTextTest, expiryNotification_zeroDays_today) {
-    const DesktopNotification n = agent::expiryNotification("Budi", 0, end_);
+    const DesktopNotification n = agent::expiryNotification("Budi", end_, end_ - 1h);
 
     EXPECT_NE(n.body.find("berakhir hari ini"), std::string::npos) << n.body;
     EXPECT_NE(n.body.find("expires today"), std::string::npos) << n.body;
 }
 
 TEST_F(NotificationTextTest, expiryNotification_expired_expiredTitleAndDaysAgo) {
-    const DesktopNotification n = agent::expiryNotification("Budi", -3, end_);
+    const DesktopNotification n = agent::expiryNotification("Budi", end_, end_ + 3 * 24h);
 
     EXPECT_EQ(n.title, "Sertifikat elektronik telah berakhir / Electronic certificate expired");
     EXPECT_NE(n.body.find("telah berakhir 3 hari yang lalu, pada 24 November 2027"),
@@ -134,14 +179,24 @@ TEST_F(NotificationTextTest, expiryNotification_expired_expiredTitleAndDaysAgo) 
 }
 
 TEST_F(NotificationTextTest, expiryNotification_expiredYesterday_yesterday) {
-    const DesktopNotification n = agent::expiryNotification("Budi", -1, end_);
+    const DesktopNotification n = agent::expiryNotification("Budi", end_, end_ + 24h);
 
     EXPECT_NE(n.body.find("telah berakhir kemarin"), std::string::npos) << n.body;
     EXPECT_NE(n.body.find("expired yesterday"), std::string::npos) << n.body;
 }
 
+TEST_F(NotificationTextTest, expiryNotification_endedEarlierToday_expiredToday) {
+    const DesktopNotification n = agent::expiryNotification("Budi", end_, end_ + 2h);
+
+    EXPECT_EQ(n.title, "Sertifikat elektronik telah berakhir / Electronic certificate expired");
+    EXPECT_NE(n.body.find("telah berakhir hari ini, 24 November 2027"), std::string::npos)
+        << n.body;
+    EXPECT_NE(n.body.find("expired today, 24 November 2027"), std::string::npos) << n.body;
+}
+
 TEST_F(NotificationTextTest, expiryNotification_monthNames_inEachLanguage) {
-    const DesktopNotification n = agent::expiryNotification("Budi", 5, utc(2027y / 8 / 17));
+    const DesktopNotification n =
+        agent::expiryNotification("Budi", utc(2027y / 8 / 17), utc(2027y / 8 / 12));
 
     EXPECT_NE(n.body.find("pada 17 Agustus 2027"), std::string::npos) << n.body;
     EXPECT_NE(n.body.find("on 17 August 2027"), std::string::npos) << n.body;

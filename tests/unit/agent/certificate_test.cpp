@@ -256,27 +256,6 @@ TEST_F(CertificateTest, copy_sharesCertificate_bothUsable) {
     EXPECT_EQ(assigned.der(), bytes("leaf.der"));
 }
 
-struct DaysLeftCase {
-    long offsetSeconds;
-    long expected;
-};
-
-class DaysLeftTest : public ::testing::TestWithParam<DaysLeftCase> {};
-
-TEST_P(DaysLeftTest, daysLeft_offset_isFloorOfDays) {
-    const system_clock::time_point now =
-        system_clock::from_time_t(1795507200);  // 2026-11-24T08:00:00Z
-    EXPECT_EQ(daysLeft(now + seconds(GetParam().offsetSeconds), now), GetParam().expected);
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, DaysLeftTest,
-                         ::testing::Values(DaysLeftCase{0, 0}, DaysLeftCase{86399, 0},
-                                           DaysLeftCase{86400, 1},
-                                           DaysLeftCase{30 * 86400 + 3600, 30},
-                                           DaysLeftCase{-1, -1}, DaysLeftCase{-86400, -1},
-                                           DaysLeftCase{-86401, -2},
-                                           DaysLeftCase{-400 * 86400L, -400}));
-
 TEST(Rfc3339Test, rfc3339_knownTimes_formatted) {
     EXPECT_EQ(rfc3339(system_clock::from_time_t(0)), "1970-01-01T00:00:00Z");
     std::tm tm{};
