@@ -515,6 +515,8 @@ describe("holderMessage", () => {
     assert.equal(await signingCode({ digest: new Uint8Array(digest) }), expected);
     const copy = new Uint8Array(digest);
     assert.equal(await signingCode({ digest: copy.buffer }), expected);
+    // The agent's own vectors (tests/unit/agent/prompt_text_test.cpp, SigningCodeTest).
+    assert.equal(await signingCode({ digest: Buffer.from("0108471441b7507eff", "hex") }), expected);
     // A view into a larger buffer: only its own bytes count.
     const framed = new Uint8Array(40);
     framed.set(digest, 8);
