@@ -74,6 +74,24 @@ function withBrowserGlobals(globals, body) {
   return Promise.resolve().then(body).finally(restore);
 }
 
+/** A `navigator` whose loopback permission reads `state`. */
+function withPermission(state) {
+  return { permissions: { query: async () => ({ state }) } };
+}
+
+/** The detail of the first `event` of a client of a closed port, under browser `globals`. */
+async function firstDetail(globals, event) {
+  const port = await closedPort();
+  return withBrowserGlobals(globals, async () => {
+    const kunci = client(port, { reconnect: false });
+    try {
+      return await nextEvent(kunci, event);
+    } finally {
+      kunci.close();
+    }
+  });
+}
+
 describe("kunci.js without an agent", () => {
   test("connect_agentNotRunning_reportsAgentUnavailableNotRunningWithInstallLink", async () => {
     const port = await closedPort();
@@ -118,77 +136,48 @@ describe("kunci.js without an agent", () => {
   test("connect_permissionTurnsDeniedDuringAttempt_reportsBlockedWhateverTheHostName", async () => {
     // Chromium asked (the permission was at "prompt") and was refused: blocked, also for a
     // page whose own host is 127.0.0.1 (the browser may hold it to be public).
-    const port = await closedPort();
     let reads = 0;
     const askedThenDenied = {
       permissions: { query: async () => ({ state: reads++ === 0 ? "prompt" : "denied" }) },
     };
-    await withBrowserGlobals(
+    const detail = await firstDetail(
       { navigator: askedThenDenied, location: { hostname: "127.0.0.1" } },
-      async () => {
-        const kunci = client(port, { reconnect: false });
-        try {
-          const detail = await nextEvent(kunci, "blocked");
-          assert.equal(detail.cause, "permission-denied");
-          assert.equal(detail.permission, "denied");
-        } finally {
-          kunci.close();
-        }
-      },
+      "blocked",
     );
+    assert.equal(detail.cause, "permission-denied");
+    assert.equal(detail.permission, "denied");
   });
 
   test("connect_permissionStaysAtPrompt_reportsNotRunning", async () => {
     // The browser did not ask (a page it does not gate): the failure is the agent's absence.
-    const port = await closedPort();
-    const prompt = { permissions: { query: async () => ({ state: "prompt" }) } };
-    await withBrowserGlobals({ navigator: prompt }, async () => {
-      const kunci = client(port, { reconnect: false });
-      try {
-        const detail = await nextEvent(kunci, "agent-unavailable");
-        assert.equal(detail.cause, "not-running");
-        assert.equal(detail.permission, "prompt");
-      } finally {
-        kunci.close();
-      }
-    });
+    const detail = await firstDetail({ navigator: withPermission("prompt") }, "agent-unavailable");
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "prompt");
   });
 
   test("connect_permissionDeniedOnNonSecurePage_notTakenAsBlocked", async () => {
     // Chromium reads "denied" on every non-secure page, whether it gates it or not.
-    const port = await closedPort();
-    const denied = { permissions: { query: async () => ({ state: "denied" }) } };
-    await withBrowserGlobals({ navigator: denied, isSecureContext: false }, async () => {
-      const kunci = client(port, { reconnect: false });
-      try {
-        const detail = await nextEvent(kunci, "agent-unavailable");
-        assert.equal(detail.cause, "not-running");
-        assert.equal(detail.permission, "denied");
-      } finally {
-        kunci.close();
-      }
-    });
+    const detail = await firstDetail(
+      { navigator: withPermission("denied"), isSecureContext: false },
+      "agent-unavailable",
+    );
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "denied");
   });
 
   test("connect_noProbeByDefault_noRequestOfItsOwn", async () => {
-    const port = await closedPort();
     let probed = false;
-    const granted = { permissions: { query: async () => ({ state: "granted" }) } };
     const fetch = async () => {
       probed = true;
       return {};
     };
-    await withBrowserGlobals({ navigator: granted, fetch }, async () => {
-      const kunci = client(port, { reconnect: false });
-      try {
-        const detail = await nextEvent(kunci, "agent-unavailable");
-        assert.equal(detail.cause, "not-running");
-        assert.equal(detail.permission, "granted");
-        assert.equal(probed, false, "nothing the browser would log");
-      } finally {
-        kunci.close();
-      }
-    });
+    const detail = await firstDetail(
+      { navigator: withPermission("granted"), fetch },
+      "agent-unavailable",
+    );
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "granted");
+    assert.equal(probed, false, "nothing the browser would log");
   });
 
   test("connect_permissionAtPrompt_doesNotProbeAndSaysNotRunning", async () => {

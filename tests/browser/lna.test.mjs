@@ -174,40 +174,46 @@ describe("Local Network Access in Chromium, with kunci.js", () => {
     await page.close();
   });
 
-  test("lna_agentStopped_publicPageAllowed_agentUnavailable", async () => {
+  /** kunci.js on `site`'s bare page, with no agent on its port: the `state` it reports. */
+  async function reportedWithoutAgent(site, state) {
     const port = await closedPort();
-    const page = await openPage(`${publicSite.origin}/client.html?agent=${port}`);
-    const unavailable = await stateReported(page, "agent-unavailable");
+    const page = await openPage(`${site.origin}/client.html?agent=${port}`);
+    const reported = await stateReported(page, state);
+    const states = await statesOf(page);
+    await page.close();
+    return { ...reported, states };
+  }
+
+  test("lna_agentStopped_publicPageAllowed_agentUnavailable", async () => {
+    const unavailable = await reportedWithoutAgent(publicSite, "agent-unavailable");
     assert.equal(unavailable.cause, "not-running");
     assert.equal(unavailable.permission, "granted");
-    assert.ok(!(await statesOf(page)).includes("blocked"));
-    await page.close();
+    assert.ok(!unavailable.states.includes("blocked"));
   });
 
   test("lna_agentStopped_loopbackPage_agentUnavailable", async () => {
-    const port = await closedPort();
-    const page = await openPage(`${loopbackSite.origin}/client.html?agent=${port}`);
-    const unavailable = await stateReported(page, "agent-unavailable");
+    const unavailable = await reportedWithoutAgent(loopbackSite, "agent-unavailable");
     assert.equal(unavailable.cause, "not-running");
-    assert.ok(!(await statesOf(page)).includes("blocked"));
-    await page.close();
+    assert.ok(!unavailable.states.includes("blocked"));
   });
 
   test("lna_agentStopped_publicPageDenied_blockedFirst", async () => {
     // docs/page-client.md: with the permission "denied", Chromium's failure looks the same
     // whether the agent runs or not; what the holder must do first is allow the site.
-    const port = await closedPort();
-    const page = await openPage(`${parentSite.origin}/client.html?agent=${port}`);
-    const blocked = await stateReported(page, "blocked");
+    const blocked = await reportedWithoutAgent(parentSite, "blocked");
     assert.equal(blocked.permission, "denied");
-    await page.close();
   });
 
-  test("lna_iframeWithoutAllow_blockedAndTheBrowserCannotAsk", async () => {
+  /** The parent site's page framing the bare page of `framedSite`, `allow` on the iframe. */
+  async function openFramed(allow) {
     const framed = `${framedSite.origin}/client.html?agent=${agent.port}`;
-    const query = `src=${encodeURIComponent(framed)}`;
+    const query = `src=${encodeURIComponent(framed)}${allow ? `&allow=${allow}` : ""}`;
     const page = await openPage(`${parentSite.origin}/frame.html?${query}`);
-    const frame = page.frames().find((f) => f.url().startsWith(framedSite.origin));
+    return { page, frame: page.frames().find((f) => f.url().startsWith(framedSite.origin)) };
+  }
+
+  test("lna_iframeWithoutAllow_blockedAndTheBrowserCannotAsk", async () => {
+    const { page, frame } = await openFramed(null);
     const blocked = await stateReported(frame, "blocked");
     assert.equal(blocked.cause, "frame-not-allowed");
     const words = await frame.evaluate(() => window.kunci.stateDetail.message);
@@ -216,10 +222,7 @@ describe("Local Network Access in Chromium, with kunci.js", () => {
   });
 
   test("lna_iframeWithAllow_browserMayAskThenOpens", async () => {
-    const framed = `${framedSite.origin}/client.html?agent=${agent.port}`;
-    const query = `src=${encodeURIComponent(framed)}&allow=local-network-access`;
-    const page = await openPage(`${parentSite.origin}/frame.html?${query}`);
-    const frame = page.frames().find((f) => f.url().startsWith(framedSite.origin));
+    const { page, frame } = await openFramed("local-network-access");
     // Headless Chromium turns down the prompt it would show: "denied", not frame-not-allowed.
     const blocked = await stateReported(frame, "blocked");
     assert.equal(blocked.cause, "permission-denied");
