@@ -16,8 +16,8 @@
  * const tokens = await kunci.listTokens();
  * ```
  *
- * The contract is protocol.md; what the client adds (client-side reasons, the detection
- * heuristic, time-outs) is described in docs/page-client.md.
+ * The contract is protocol.md; what the client adds (client-side reasons, how it tells
+ * "blocked" from "agent-unavailable", time-outs) is described in docs/page-client.md.
  *
  * @module kunci
  */
@@ -574,15 +574,18 @@ function clean(params) {
  * States and the events announcing them (each listener gets a {@link StateDetail}):
  * - `connecting`: the first attempt, and after an open connection dropped;
  * - `open`: connected; calls are sent;
- * - `agent-unavailable`: the connection failed before it opened and the browser did not say it
- *   blocked it: the agent is not running or not installed (`cause` "not-running"), or it is
- *   running but refused this page (`cause` "refused": origin not allowed, another user's agent,
- *   too many connections); `installUrl` is the page's install link;
- * - `blocked`: the browser refused the connection (Chromium's Local Network Access permission
- *   is denied for this site);
+ * - `agent-unavailable`: the connection failed before it opened and the browser's permission
+ *   does not say it blocked it: the agent is not running or not installed (`cause`
+ *   "not-running"), or, with the `probe` option only, it is running but refused this page
+ *   (`cause` "refused": origin not allowed, another user's agent, too many connections);
+ *   `installUrl` is the page's install link;
+ * - `blocked`: the browser refused the connection: its permission for this page to reach
+ *   loopback (Chromium's Local Network Access) is denied (`cause` "permission-denied"), or the
+ *   page is a frame its embedder did not allow (`cause` "frame-not-allowed");
  * - `closed`: {@link KunciClient#close} was called; nothing reconnects.
  * While `agent-unavailable` or `blocked`, the client keeps retrying with back-off, silently:
- * the next event is `open` (or the other failure state, if the diagnosis changes).
+ * the next event is `open` (or the other failure state, if the diagnosis changes); a change of
+ * the browser's permission (the holder allowed it) retries at once.
  *
  * Also: `state` (every change), `permission-prompt` (the first attempt is pending and the
  * browser's permission is at "prompt": the browser is probably asking the holder),
