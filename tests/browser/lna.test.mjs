@@ -120,7 +120,10 @@ describe("Local Network Access in Chromium, with kunci.js", () => {
   });
 
   test("lna_publicPage_blockedThenAllowed_fullRenewal", async () => {
-    const page = await openPage(`${publicSite.origin}/client.html?agent=${agent.port}`);
+    // No retry by back-off in this test (10 minutes): only the permission's change may retry.
+    const page = await openPage(
+      `${publicSite.origin}/client.html?agent=${agent.port}&retryMs=600000`,
+    );
     const blocked = await stateReported(page, "blocked");
     assert.equal(blocked.cause, "permission-denied");
     assert.equal(blocked.permission, "denied");
@@ -128,7 +131,8 @@ describe("Local Network Access in Chromium, with kunci.js", () => {
     const words = await page.evaluate(() => window.kunci.stateDetail.message);
     assert.match(words.en, /Allow while visiting the site/);
 
-    // The holder allows it (DevTools' grant stands in for the prompt's button).
+    // The holder allows it (DevTools' grant stands in for the prompt's button): the client
+    // hears of it from the permission's change event and connects at once.
     await browser.grantPermissions([LOOPBACK_PERMISSION], { origin: publicSite.origin });
     await stateReported(page, "open");
     const begun = await page.evaluate(

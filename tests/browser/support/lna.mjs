@@ -16,19 +16,21 @@ export const WEBSOCKET_FAILURE =
   /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/v1' failed: /;
 
 /**
- * A bare page: kunci.js connected to `?agent=PORT` (reconnect every 200 ms at most), the client
- * as `window.kunci`, the module as `window.kunciModule`, every state it reported in
- * `window.kunciStates` ({state, cause, permission}).
+ * A bare page: kunci.js connected to `?agent=PORT` (retrying every `?retryMs=` ms, 200 by
+ * default), the client as `window.kunci`, the module as `window.kunciModule`, every state it
+ * reported in `window.kunciStates` ({state, cause, permission}).
  */
 const CLIENT_PAGE = `<!doctype html>
 <html lang="id"><head><meta charset="utf-8"><title>kunci.js</title>
 <link rel="icon" href="data:,">
 <script type="module">
 import * as kunciModule from "./kunci.js";
-const port = Number(new URLSearchParams(location.search).get("agent"));
+const query = new URLSearchParams(location.search);
+const port = Number(query.get("agent"));
+const retryMs = Number(query.get("retryMs") ?? 200);
 window.kunciStates = [];
 window.kunciModule = kunciModule;
-window.kunci = kunciModule.connect({ port, reconnect: { initialMs: 100, maxMs: 200 } });
+window.kunci = kunciModule.connect({ port, reconnect: { initialMs: retryMs, maxMs: retryMs } });
 window.kunci.on("state", (d) =>
   window.kunciStates.push({ state: d.state, cause: d.cause, permission: d.permission }));
 </script></head><body><p>kunci.js</p></body></html>
