@@ -101,6 +101,18 @@ export function holderMessage(
 /** Base64 of bytes; strings pass through unchanged. */
 export function toBase64(value: string | ArrayBuffer | ArrayBufferView): string;
 
+/** What {@link signingCode} takes: exactly one of them, as given to `sign`. */
+export type SigningCodeParams =
+  | { digest: string | ArrayBuffer | ArrayBufferView; data?: undefined }
+  | { data: string | ArrayBuffer | ArrayBufferView; digest?: undefined };
+
+/**
+ * The signing code the agent shows in its consent prompt for the same `digest` (or `data`,
+ * hashed with SHA-256): the digest's first 8 bytes as 4 groups of 4 lower-case hex digits,
+ * e.g. `"0108 4714 41b7 507e"`. Show it beside the page's sign button.
+ */
+export function signingCode(params: SigningCodeParams): Promise<string>;
+
 /**
  * What a page may offer for a new key on this token: `token.keyTypes`, or `agentInfo.keyTypes`
  * when the token carries none (an older agent). Empty: the token can make no supported key.
@@ -121,11 +133,19 @@ export interface StateDetail {
   message: HolderMessage;
   /**
    * For `agent-unavailable`: `not-running` (nothing answers on the port, or no way to tell) or
-   * `refused` (the agent answers but refused this page). For `blocked`: `permission-denied`.
+   * `refused` (the agent answers but refused this page; only with the `probe` option). For
+   * `blocked`: `permission-denied` (the browser's permission for this page to reach loopback
+   * is "denied": the holder chose "Never allow", or the browser refused it) or
+   * `frame-not-allowed` (the page is a frame its embedder did not give
+   * `allow="local-network-access"`, so the browser cannot even ask).
    */
-  cause?: "not-running" | "refused" | "permission-denied";
-  /** The browser's local-network permission for this page, as far as it can be read. */
-  permission?: "granted" | "denied" | "prompt" | "unsupported" | "not-applicable";
+  cause?: "not-running" | "refused" | "permission-denied" | "frame-not-allowed";
+  /**
+   * The browser's permission for this page to reach loopback ("loopback-network", or
+   * "local-network-access" in Chromium before 145) after the failed attempt; "unsupported"
+   * where the browser has none.
+   */
+  permission?: "granted" | "denied" | "prompt" | "unsupported";
   /** The page's install link (the `installUrl` option), for `agent-unavailable`. */
   installUrl?: string;
   /** Failed attempts in a row (for the failure states), or 1 while connecting. */
@@ -153,7 +173,10 @@ export interface ConnectOptions {
   reconnect?: { initialMs?: number; maxMs?: number } | false;
   /** The page's "install kunci" link, given back in the `agent-unavailable` detail. */
   installUrl?: string;
-  /** Ask the agent's port over plain HTTP after a failure, to tell `refused` (default true). */
+  /**
+   * Ask the agent's port over plain HTTP after a failure, to tell `refused` from `not-running`
+   * (default false: the browser logs that request's 404 or failure in the console).
+   */
   probe?: boolean;
   /** How to make the WebSocket (Node: `(url) => new WebSocket(url, { origin })` from `ws`). */
   createWebSocket?: (url: string) => WebSocket;
@@ -314,7 +337,10 @@ export interface KunciEvents {
   "agent-unavailable": (detail: StateDetail) => void;
   blocked: (detail: StateDetail) => void;
   closed: (detail: StateDetail) => void;
-  /** The first attempt is pending and the browser's permission is at "prompt". */
+  /**
+   * The first attempt is still pending and the browser's permission is at "prompt": the
+   * browser is asking the holder (show `detail.message`).
+   */
   "permission-prompt": (detail: StateDetail) => void;
   /** The whole current token list (take the latest as the truth). */
   "tokens.changed": (tokens: Token[], params: { tokens: Token[] }) => void;

@@ -16,8 +16,8 @@
  * const tokens = await kunci.listTokens();
  * ```
  *
- * The contract is protocol.md; what the client adds (client-side reasons, the detection
- * heuristic, time-outs) is described in docs/page-client.md.
+ * The contract is protocol.md; what the client adds (client-side reasons, how it tells
+ * "blocked" from "agent-unavailable", time-outs) is described in docs/page-client.md.
  *
  * @module kunci
  */
@@ -332,34 +332,54 @@ const HOLDER_WORDS = {
           "belum diizinkan dalam pengaturan agen, atau terlalu banyak halaman tersambung. " +
           "Hubungi petugas layanan."
         : "Agen kunci tidak berjalan atau belum terpasang di komputer ini. Pasang atau " +
-          "jalankan agen kunci; halaman ini akan tersambung dengan sendirinya.",
+          "jalankan agen kunci; halaman ini akan tersambung dengan sendirinya. Jika agen " +
+          "sudah berjalan, mungkin alamat situs ini belum diizinkan dalam pengaturannya: " +
+          "hubungi petugas layanan.",
     en: (d) =>
       d?.cause === "refused"
         ? "The kunci agent is running on this computer but refused this page: the site's " +
           "address is not allowed in the agent's settings, or too many pages are connected. " +
           "Contact the service desk."
         : "The kunci agent is not running or not installed on this computer. Install or " +
-          "start it; this page will connect by itself.",
+          "start it; this page will connect by itself. If it is already running, its " +
+          "settings may not allow this site's address: contact the service desk.",
   },
+  // The quoted English labels are Chromium 156's own (its prompt and site setting); the
+  // Indonesian labels are ours, for a browser shown in Indonesian.
   blocked: {
-    id:
-      "Browser memblokir akses halaman ini ke agen kunci di komputer Anda. Klik ikon di " +
-      "sebelah kiri alamat situs, izinkan \u201cAkses jaringan lokal\u201d (Local network " +
-      "access), lalu muat ulang halaman.",
-    en:
-      "The browser blocked this page from reaching the kunci agent on your computer. Click " +
-      "the icon left of the site's address, allow \u201cLocal network access\u201d, then " +
-      "reload the page.",
+    id: (d) =>
+      d?.cause === "frame-not-allowed"
+        ? "Halaman ini dimuat di dalam halaman lain yang tidak mengizinkannya menghubungi " +
+          "agen kunci, sehingga browser tidak dapat meminta izin Anda. Ini kesalahan " +
+          "pengaturan situs, bukan Anda: laporkan ke petugas layanan."
+        : "Browser memblokir halaman ini untuk menghubungi agen kunci di komputer Anda. " +
+          "Saat browser bertanya apakah situs ini boleh \u201cmengakses aplikasi dan layanan " +
+          "lain di perangkat ini\u201d (Access other apps and services on this device), pilih " +
+          "\u201cIzinkan saat mengunjungi situs\u201d (Allow while visiting the site). Jika " +
+          "Anda sudah memilih \u201cJangan izinkan\u201d (Never allow): klik ikon di sebelah " +
+          "kiri alamat situs, ubah izin itu menjadi \u201cIzinkan\u201d (Allow), lalu muat " +
+          "ulang halaman.",
+    en: (d) =>
+      d?.cause === "frame-not-allowed"
+        ? "This page is embedded in another page that does not let it reach the kunci " +
+          "agent, so the browser cannot ask for your permission. This is the site's setup, " +
+          "not your fault: report it to the service desk."
+        : "The browser blocked this page from reaching the kunci agent on your computer. " +
+          "When the browser asks whether this site may \u201cAccess other apps and services " +
+          "on this device\u201d, choose \u201cAllow while visiting the site\u201d. If you " +
+          "chose \u201cNever allow\u201d: click the icon left of the site's address, set " +
+          "that permission to \u201cAllow\u201d, then reload the page.",
   },
   "permission-prompt": {
     id:
-      "Browser mungkin menanyakan apakah situs ini boleh terhubung ke perangkat di jaringan " +
-      "lokal Anda. Pilih \u201cIzinkan\u201d (Allow): yang dihubungi adalah agen kunci di " +
-      "komputer Anda sendiri.",
+      "Browser bertanya apakah situs ini boleh \u201cmengakses aplikasi dan layanan lain di " +
+      "perangkat ini\u201d (Access other apps and services on this device). Pilih " +
+      "\u201cIzinkan saat mengunjungi situs\u201d (Allow while visiting the site): yang " +
+      "dihubungi hanyalah agen kunci di komputer Anda sendiri.",
     en:
-      "The browser may be asking whether this site may connect to devices on your local " +
-      "network. Choose \u201cAllow\u201d: what it connects to is the kunci agent on your own " +
-      "computer.",
+      "The browser is asking whether this site may \u201cAccess other apps and services on " +
+      "this device\u201d. Choose \u201cAllow while visiting the site\u201d: what it reaches " +
+      "is only the kunci agent on your own computer.",
   },
 };
 
@@ -406,49 +426,52 @@ export function holderMessage(what) {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-function isLoopbackHostname(hostname) {
-  const host = String(hostname).toLowerCase();
-  return (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
-    host === "[::1]" ||
-    host === "::1"
-  );
-}
-
-/** Whether the browser's Local Network Access rules can apply to this page reaching loopback. */
-function localNetworkAccessApplies() {
-  const hostname = globalThis.location?.hostname;
-  if (typeof hostname !== "string" || hostname === "") {
-    return true; // unknown: let the permission query decide
-  }
-  // A loopback page reaching loopback is the same address space: never gated.
-  return !isLoopbackHostname(hostname);
-}
+/**
+ * The names Chromium gives the permission for a page to reach 127.0.0.1, most specific first:
+ * "loopback-network" since Chromium 145 split the permission, "local-network-access" (the
+ * umbrella name, Chromium 142 to 144, still answered by 156). Other browsers throw for both.
+ */
+const LOOPBACK_PERMISSION_NAMES = ["loopback-network", "local-network-access"];
 
 /**
- * The state of the browser's permission for this page to reach loopback, or "unsupported".
- * Chromium names it "loopback-network" (targets on 127.0.0.1) since it split the permission,
- * and "local-network-access" before; other browsers throw for both.
- * @returns {Promise<"granted"|"denied"|"prompt"|"unsupported">}
+ * The browser's permission for this page to reach loopback: its state ("unsupported" when the
+ * browser has no such permission) and, when there is one, the PermissionStatus to watch.
+ * Reading it makes no request and logs nothing.
+ * @returns {Promise<{state: "granted"|"denied"|"prompt"|"unsupported", status?: any}>}
  */
-async function localNetworkPermission() {
+async function loopbackPermission() {
   const permissions = globalThis.navigator?.permissions;
   if (!permissions || typeof permissions.query !== "function") {
-    return "unsupported";
+    return { state: "unsupported" };
   }
-  for (const name of ["loopback-network", "local-network-access", "local-network"]) {
+  for (const name of LOOPBACK_PERMISSION_NAMES) {
     try {
       const status = await permissions.query({ name });
       if (status && typeof status.state === "string") {
-        return status.state;
+        return { state: status.state, status };
       }
     } catch {
       // Unknown permission name in this browser: try the next.
     }
   }
-  return "unsupported";
+  return { state: "unsupported" };
+}
+
+/**
+ * Whether this page is a frame its embedder did not allow to reach the local network (no
+ * `allow="local-network-access"` on the iframe): the browser then reads the permission
+ * "denied" and never asks the holder. False where the browser cannot say.
+ */
+function frameNotAllowed() {
+  const policy = globalThis.document?.featurePolicy ?? globalThis.document?.permissionsPolicy;
+  if (!policy || typeof policy.allowsFeature !== "function" || globalThis.top === globalThis) {
+    return false;
+  }
+  try {
+    return LOOPBACK_PERMISSION_NAMES.every((name) => !policy.allowsFeature(name));
+  } catch {
+    return false;
+  }
 }
 
 function byteLength(text) {
@@ -466,20 +489,62 @@ export function toBase64(value) {
   if (typeof value === "string" || value === undefined || value === null) {
     return value;
   }
-  let bytes;
-  if (value instanceof ArrayBuffer) {
-    bytes = new Uint8Array(value);
-  } else if (ArrayBuffer.isView(value)) {
-    bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  } else {
-    throw new TypeError("expected a base64 string, an ArrayBuffer or a typed array");
-  }
+  const bytes = toBytes(value);
   let binary = "";
   const chunk = 0x8000;
   for (let i = 0; i < bytes.length; i += chunk) {
     binary += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk));
   }
   return btoa(binary);
+}
+
+/** The bytes of a base64 string, an ArrayBuffer or a typed array. */
+function toBytes(value) {
+  if (typeof value === "string") {
+    const binary = atob(value);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) {
+      bytes[i] = binary.charCodeAt(i);
+    }
+    return bytes;
+  }
+  if (value instanceof ArrayBuffer) {
+    return new Uint8Array(value);
+  }
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  throw new TypeError("expected a base64 string, an ArrayBuffer or a typed array");
+}
+
+/** How many bytes of the signed digest the signing code shows. */
+const SIGNING_CODE_BYTES = 8;
+
+/**
+ * The signing code of a `signature.sign` call: the first 8 bytes of the digest that is signed,
+ * as 16 lower-case hex digits in 4 groups of 4 (`"0108 4714 41b7 507e"`). The agent shows the
+ * same code in its consent prompt; the page shows it beside its button so that the holder
+ * compares like with like. Give the same `digest` or `data` as to {@link KunciClient#sign}:
+ * `data` is hashed with SHA-256 (WebCrypto), as the agent does.
+ * @param {SigningCodeParams} params
+ * @returns {Promise<string>}
+ */
+export async function signingCode(params) {
+  const { digest, data } = params ?? {};
+  if ((digest === undefined) === (data === undefined)) {
+    throw new TypeError("signingCode needs exactly one of digest and data");
+  }
+  const signed =
+    digest !== undefined
+      ? toBytes(digest)
+      : new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", toBytes(data)));
+  if (signed.length < SIGNING_CODE_BYTES) {
+    throw new TypeError(`a digest has at least ${SIGNING_CODE_BYTES} bytes`);
+  }
+  const hex = Array.from(signed.subarray(0, SIGNING_CODE_BYTES), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join("");
+  return hex.match(/.{4}/g).join(" ");
 }
 
 /** The params object without undefined members (JSON would drop them anyway). */
@@ -509,15 +574,18 @@ function clean(params) {
  * States and the events announcing them (each listener gets a {@link StateDetail}):
  * - `connecting`: the first attempt, and after an open connection dropped;
  * - `open`: connected; calls are sent;
- * - `agent-unavailable`: the connection failed before it opened and the browser did not say it
- *   blocked it: the agent is not running or not installed (`cause` "not-running"), or it is
- *   running but refused this page (`cause` "refused": origin not allowed, another user's agent,
- *   too many connections); `installUrl` is the page's install link;
- * - `blocked`: the browser refused the connection (Chromium's Local Network Access permission
- *   is denied for this site);
+ * - `agent-unavailable`: the connection failed before it opened and the browser's permission
+ *   does not say it blocked it: the agent is not running or not installed (`cause`
+ *   "not-running"), or, with the `probe` option only, it is running but refused this page
+ *   (`cause` "refused": origin not allowed, another user's agent, too many connections);
+ *   `installUrl` is the page's install link;
+ * - `blocked`: the browser refused the connection: its permission for this page to reach
+ *   loopback (Chromium's Local Network Access) is denied (`cause` "permission-denied"), or the
+ *   page is a frame its embedder did not allow (`cause` "frame-not-allowed");
  * - `closed`: {@link KunciClient#close} was called; nothing reconnects.
  * While `agent-unavailable` or `blocked`, the client keeps retrying with back-off, silently:
- * the next event is `open` (or the other failure state, if the diagnosis changes).
+ * the next event is `open` (or the other failure state, if the diagnosis changes); a change of
+ * the browser's permission (the holder allowed it) retries at once.
  *
  * Also: `state` (every change), `permission-prompt` (the first attempt is pending and the
  * browser's permission is at "prompt": the browser is probably asking the holder),
@@ -555,7 +623,7 @@ export class KunciClient {
       ? { initialMs: reconnect.initialMs ?? 500, maxMs: reconnect.maxMs ?? 30_000 }
       : null;
     this._createWebSocket = options.createWebSocket ?? ((url) => new globalThis.WebSocket(url));
-    this._probe = options.probe ?? true;
+    this._probe = options.probe ?? false;
     this._grant = options.grant;
     this._onListenerError =
       options.onListenerError ??
@@ -582,6 +650,14 @@ export class KunciClient {
     this._retryTimer = null;
     this._promptTimer = null;
     this._readyWaiters = [];
+    this._opening = false; // the permission is being read before a socket is made
+    this._notGated = false; // a connection opened without the permission granted
+    this._permissionStatus = null;
+    this._onPermissionChange = () => {
+      if (this.state === "blocked" || this.state === "agent-unavailable") {
+        this.retryNow();
+      }
+    };
   }
 
   // --- events -------------------------------------------------------------------------------
@@ -694,7 +770,7 @@ export class KunciClient {
     if (this.state === "closed" || this.state === "open") {
       return;
     }
-    if (this._socket && this._socket.readyState === 0) {
+    if (this._opening || (this._socket && this._socket.readyState === 0)) {
       return; // an attempt is already under way
     }
     clearTimeout(this._retryTimer);
@@ -710,6 +786,8 @@ export class KunciClient {
     this._attempt++;
     clearTimeout(this._retryTimer);
     clearTimeout(this._promptTimer);
+    this._permissionStatus?.removeEventListener("change", this._onPermissionChange);
+    this._permissionStatus = null;
     const socket = this._socket;
     this._socket = null;
     this._setState("closed");
@@ -730,12 +808,25 @@ export class KunciClient {
 
   _open() {
     const attempt = ++this._attempt;
+    this._opening = true;
+    // The permission is read before the socket is made: a state that turns from "prompt" to
+    // "denied" during the attempt is the browser saying it asked, and was refused.
+    loopbackPermission().then(({ state, status }) => {
+      if (attempt === this._attempt) {
+        this._watchPermission(status);
+        this._openSocket(attempt, state);
+      }
+    });
+  }
+
+  _openSocket(attempt, permissionBefore) {
+    this._opening = false;
     let socket;
     try {
       socket = this._createWebSocket(this.url);
     } catch (error) {
       // e.g. a Content-Security-Policy that forbids ws://127.0.0.1: the page itself blocks it.
-      this._failedBeforeOpen(attempt, String(error?.message ?? error));
+      this._failedBeforeOpen(attempt, permissionBefore, String(error?.message ?? error));
       return;
     }
     this._socket = socket;
@@ -747,6 +838,7 @@ export class KunciClient {
       opened = true;
       clearTimeout(this._promptTimer);
       this._failures = 0;
+      this._noteOpenedWithoutGrant();
       this._setState("open");
       for (const id of this._queue.splice(0)) {
         this._send(id);
@@ -769,16 +861,21 @@ export class KunciClient {
       if (opened) {
         this._dropped(event?.code);
       } else {
-        this._failedBeforeOpen(attempt, `closed before open (code ${event?.code})`);
+        this._failedBeforeOpen(
+          attempt,
+          permissionBefore,
+          `closed before open (code ${event?.code})`,
+        );
       }
     };
-    if (this.state === "connecting" && localNetworkAccessApplies()) {
+    if (this.state === "connecting" && permissionBefore === "prompt" && !this._notGated) {
+      // A connection to loopback that stays pending is the browser waiting for the holder.
       clearTimeout(this._promptTimer);
       this._promptTimer = setTimeout(async () => {
         if (attempt !== this._attempt || opened) {
           return;
         }
-        const permission = await localNetworkPermission();
+        const { state: permission } = await loopbackPermission();
         if (attempt === this._attempt && !opened && permission === "prompt") {
           const detail = { state: this.state, permission };
           detail.message = holderMessage("permission-prompt");
@@ -786,6 +883,28 @@ export class KunciClient {
         }
       }, PROMPT_HINT_MS);
     }
+  }
+
+  /**
+   * A connection that opens while the permission is not "granted" shows that the browser does
+   * not gate this page (its address space is loopback or it is exempt): "denied" then says
+   * nothing about a later failure.
+   */
+  async _noteOpenedWithoutGrant() {
+    const { state } = await loopbackPermission();
+    if (state !== "granted" && state !== "unsupported") {
+      this._notGated = true;
+    }
+  }
+
+  /** Retries at once when the holder changes the permission (e.g. allows it in site settings). */
+  _watchPermission(status) {
+    if (!status || status === this._permissionStatus || !status.addEventListener) {
+      return;
+    }
+    this._permissionStatus?.removeEventListener("change", this._onPermissionChange);
+    this._permissionStatus = status;
+    status.addEventListener("change", this._onPermissionChange);
   }
 
   _dropped(code) {
@@ -812,32 +931,35 @@ export class KunciClient {
     this._scheduleRetry(this._reconnect.initialMs);
   }
 
-  async _failedBeforeOpen(attempt, why) {
-    // The browser tells a page nothing about why a WebSocket failed (no status, same close
-    // code 1006 for "connection refused", "HTTP 403" and "blocked by the browser"). What can
-    // be told apart is written in docs/page-client.md: the permission state, then a probe.
-    let state = "agent-unavailable";
-    let cause = "not-running";
-    let permission = "not-applicable";
-    if (localNetworkAccessApplies()) {
-      permission = await localNetworkPermission();
-    }
+  async _failedBeforeOpen(attempt, permissionBefore, why) {
+    // The browser tells a page nothing about why a WebSocket failed (no status, the same close
+    // code 1006 for "connection refused", "HTTP 403" and "blocked by the browser"), and logs
+    // the failure itself. What can be told apart without a request of its own is the
+    // permission: docs/page-client.md says how, and where that ends.
+    const { state: permission } = await loopbackPermission();
     if (attempt !== this._attempt) {
       return;
     }
-    // Not while the permission is at "prompt": the probe could raise a prompt of its own.
+    let state = "agent-unavailable";
+    let cause = "not-running";
+    const askedAndRefused = permissionBefore === "prompt" && permission === "denied";
+    // Chromium reads "denied" on every non-secure page, gated or not: no diagnosis there.
+    const deniedHere =
+      permission === "denied" && globalThis.isSecureContext !== false && !this._notGated;
+    if (askedAndRefused || deniedHere) {
+      state = "blocked";
+      cause = frameNotAllowed() ? "frame-not-allowed" : "permission-denied";
+    }
+    // Opt-in, and not while the permission is at "prompt" (the probe could raise a prompt of
+    // its own): a plain request that gets an answer shows the browser let it through, so the
+    // WebSocket was refused by the agent. The browser logs the probe's 404 or failure.
     const answered = this._probe && permission !== "prompt" && (await this._agentAnswersHttp());
     if (attempt !== this._attempt) {
       return;
     }
     if (answered) {
-      // The browser let a plain request through to something on the agent's port: the
-      // WebSocket was refused by the agent, not blocked by the browser (a browser may report
-      // "denied" for a page where it does not enforce the permission).
+      state = "agent-unavailable";
       cause = "refused";
-    } else if (permission === "denied") {
-      state = "blocked";
-      cause = "permission-denied";
     }
     this._failures++;
     const extra = { cause, permission, attempt: this._failures, detail: why };
@@ -1137,8 +1259,9 @@ export function connect(options = {}) {
  *   up to 30 s by default); `false` to never reconnect.
  * @property {string} [installUrl] The page's "how to install kunci" link, given back in the
  *   `agent-unavailable` state detail.
- * @property {boolean} [probe=true] After a failed connection, whether to ask the agent's port
- *   over plain HTTP to tell "not running" from "refused this page".
+ * @property {boolean} [probe=false] After a failed connection, whether to ask the agent's port
+ *   over plain HTTP to tell "not running" from "refused this page". The browser logs that
+ *   request's 404 or failure in the console, hence off unless the page asks.
  * @property {(url: string) => WebSocket} [createWebSocket] How to make the socket (Node: the
  *   `ws` package, giving it an `origin`).
  * @property {(error: unknown) => void} [onListenerError] Where an exception thrown by one of
@@ -1155,8 +1278,8 @@ export function connect(options = {}) {
  * @typedef {object} StateDetail
  * @property {KunciState} state
  * @property {{id: string, en: string, reason: string}} message What to show the holder.
- * @property {"not-running"|"refused"|"permission-denied"} [cause]
- * @property {"granted"|"denied"|"prompt"|"unsupported"|"not-applicable"} [permission]
+ * @property {"not-running"|"refused"|"permission-denied"|"frame-not-allowed"} [cause]
+ * @property {"granted"|"denied"|"prompt"|"unsupported"} [permission]
  * @property {string} [installUrl]
  * @property {number} [attempt]
  * @property {number} [retryInMs]
@@ -1181,6 +1304,8 @@ export function connect(options = {}) {
  * @typedef {{type: "rsa", bits: 2048|3072|4096}|{type: "ec", curve: "P-256"|"P-384"}} KeySpec
  * @typedef {{token: string, key: KeySpec, subject: Record<string, string>, pin?: string,
  *   replaces?: string, allowFinalTry?: boolean}} BeginRenewalParams
+ * @typedef {{digest?: string|ArrayBuffer|ArrayBufferView,
+ *   data?: string|ArrayBuffer|ArrayBufferView}} SigningCodeParams
  * @typedef {{token: string, keyId: string, digest?: string|ArrayBuffer|ArrayBufferView,
  *   data?: string|ArrayBuffer|ArrayBufferView,
  *   algorithm?: "RSASSA-PKCS1-v1_5"|"RSA-PSS"|"ECDSA", format?: "der"|"raw", pin?: string,

@@ -16,6 +16,7 @@ import {
   KunciError,
   connect,
   holderMessage,
+  signingCode,
   toBase64,
   tokenKeyTypes,
 } from "../../ipc/client/kunci.js";
@@ -73,6 +74,24 @@ function withBrowserGlobals(globals, body) {
   return Promise.resolve().then(body).finally(restore);
 }
 
+/** A `navigator` whose loopback permission reads `state`. */
+function withPermission(state) {
+  return { permissions: { query: async () => ({ state }) } };
+}
+
+/** The detail of the first `event` of a client of a closed port, under browser `globals`. */
+async function firstDetail(globals, event) {
+  const port = await closedPort();
+  return withBrowserGlobals(globals, async () => {
+    const kunci = client(port, { reconnect: false });
+    try {
+      return await nextEvent(kunci, event);
+    } finally {
+      kunci.close();
+    }
+  });
+}
+
 describe("kunci.js without an agent", () => {
   test("connect_agentNotRunning_reportsAgentUnavailableNotRunningWithInstallLink", async () => {
     const port = await closedPort();
@@ -104,7 +123,8 @@ describe("kunci.js without an agent", () => {
           assert.equal(detail.cause, "permission-denied");
           assert.equal(detail.permission, "denied");
           assert.match(detail.message.id, /Browser memblokir/);
-          assert.match(detail.message.en, /Local network access/);
+          assert.match(detail.message.en, /Access other apps and services on this device/);
+          assert.match(detail.message.en, /Allow while visiting the site/);
           await rejectsWith(kunci.agentInfo(), "blocked");
         } finally {
           kunci.close();
@@ -113,23 +133,51 @@ describe("kunci.js without an agent", () => {
     );
   });
 
-  test("connect_permissionDeniedOnLoopbackPage_isNotBlocked", async () => {
-    // A loopback page reaching loopback is never gated by Local Network Access.
-    const port = await closedPort();
-    const denied = { permissions: { query: async () => ({ state: "denied" }) } };
-    await withBrowserGlobals(
-      { navigator: denied, location: { hostname: "127.0.0.1" } },
-      async () => {
-        const kunci = client(port);
-        try {
-          const detail = await nextEvent(kunci, "agent-unavailable");
-          assert.equal(detail.cause, "not-running");
-          assert.equal(detail.permission, "not-applicable");
-        } finally {
-          kunci.close();
-        }
-      },
+  test("connect_permissionTurnsDeniedDuringAttempt_reportsBlockedWhateverTheHostName", async () => {
+    // Chromium asked (the permission was at "prompt") and was refused: blocked, also for a
+    // page whose own host is 127.0.0.1 (the browser may hold it to be public).
+    let reads = 0;
+    const askedThenDenied = {
+      permissions: { query: async () => ({ state: reads++ === 0 ? "prompt" : "denied" }) },
+    };
+    const detail = await firstDetail(
+      { navigator: askedThenDenied, location: { hostname: "127.0.0.1" } },
+      "blocked",
     );
+    assert.equal(detail.cause, "permission-denied");
+    assert.equal(detail.permission, "denied");
+  });
+
+  test("connect_permissionStaysAtPrompt_reportsNotRunning", async () => {
+    // The browser did not ask (a page it does not gate): the failure is the agent's absence.
+    const detail = await firstDetail({ navigator: withPermission("prompt") }, "agent-unavailable");
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "prompt");
+  });
+
+  test("connect_permissionDeniedOnNonSecurePage_notTakenAsBlocked", async () => {
+    // Chromium reads "denied" on every non-secure page, whether it gates it or not.
+    const detail = await firstDetail(
+      { navigator: withPermission("denied"), isSecureContext: false },
+      "agent-unavailable",
+    );
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "denied");
+  });
+
+  test("connect_noProbeByDefault_noRequestOfItsOwn", async () => {
+    let probed = false;
+    const fetch = async () => {
+      probed = true;
+      return {};
+    };
+    const detail = await firstDetail(
+      { navigator: withPermission("granted"), fetch },
+      "agent-unavailable",
+    );
+    assert.equal(detail.cause, "not-running");
+    assert.equal(detail.permission, "granted");
+    assert.equal(probed, false, "nothing the browser would log");
   });
 
   test("connect_permissionAtPrompt_doesNotProbeAndSaysNotRunning", async () => {
@@ -146,7 +194,7 @@ describe("kunci.js without an agent", () => {
         },
       },
       async () => {
-        const kunci = client(port);
+        const kunci = client(port, { probe: true });
         try {
           const detail = await nextEvent(kunci, "agent-unavailable");
           assert.equal(detail.permission, "prompt");
@@ -168,7 +216,7 @@ describe("kunci.js without an agent", () => {
       socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const kunci = client(server.address().port);
+    const kunci = client(server.address().port, { probe: true });
     try {
       const detail = await nextEvent(kunci, "agent-unavailable");
       assert.equal(detail.cause, "refused");
@@ -193,7 +241,7 @@ describe("kunci.js without an agent", () => {
       await withBrowserGlobals(
         { navigator: denied, location: { hostname: "ams.example.id" } },
         async () => {
-          const kunci = client(server.address().port);
+          const kunci = client(server.address().port, { probe: true });
           try {
             const detail = await nextEvent(kunci, "agent-unavailable");
             assert.equal(detail.cause, "refused");
@@ -277,6 +325,60 @@ describe("kunci.js against a stand-in server", () => {
     } finally {
       kunci.close();
     }
+  });
+
+  test("connect_holderAllowsAfterBlocked_retriesAtOnceAndOpens", async () => {
+    // Blocked until the holder allows it: the permission's change event, not the back-off
+    // (10 minutes here), makes the next attempt.
+    const status = new EventTarget();
+    status.state = "denied";
+    const closed = await closedPort();
+    let allowed = false;
+    const reachAgent = wsFactory(ORIGIN);
+    const navigator = { permissions: { query: async () => status } };
+    await withBrowserGlobals({ navigator }, async () => {
+      const kunci = connect({
+        port,
+        reconnect: { initialMs: 600_000, maxMs: 600_000 },
+        createWebSocket: (url) =>
+          reachAgent(allowed ? url : url.replace(`:${port}/`, `:${closed}/`)),
+      });
+      try {
+        assert.equal((await nextEvent(kunci, "blocked")).cause, "permission-denied");
+        const opened = nextEvent(kunci, "open");
+        allowed = true;
+        status.state = "granted";
+        status.dispatchEvent(new Event("change"));
+        await opened;
+        assert.equal(kunci.state, "open");
+      } finally {
+        kunci.close();
+      }
+    });
+  });
+
+  test("connect_openedWithoutGrantThenAgentStops_reportsAgentUnavailableNotBlocked", async () => {
+    // A page the browser does not gate (Chromium 156, a page on loopback) may read "denied":
+    // once a connection opened so, a later failure is the agent's, never the browser's.
+    const denied = { permissions: { query: async () => ({ state: "denied" }) } };
+    const stopping = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1" });
+    await new Promise((resolve) => stopping.on("listening", resolve));
+    await withBrowserGlobals({ navigator: denied }, async () => {
+      const kunci = client(stopping.address().port, { reconnect: { initialMs: 10, maxMs: 50 } });
+      try {
+        await kunci.ready();
+        const unavailable = nextEvent(kunci, "agent-unavailable");
+        for (const socket of stopping.clients) {
+          socket.terminate();
+        }
+        await new Promise((resolve) => stopping.close(resolve));
+        const detail = await unavailable;
+        assert.equal(detail.cause, "not-running");
+        assert.equal(detail.permission, "denied");
+      } finally {
+        kunci.close();
+      }
+    });
   });
 
   test("call_callsMadeWhileConnecting_areSentOnceOpen", async () => {
@@ -391,6 +493,46 @@ describe("holderMessage", () => {
     assert.match(words.en, /reason-from-the-future/);
   });
 
+  test("signingCode_knownVectors_firstEightBytesInFourGroups", async () => {
+    // The issue's example digest (a SHA-256 starting 0108471441b7507e).
+    const digest = Buffer.from(
+      "0108471441b7507e" + "00112233445566778899aabbccddeeff" + "0123456789abcdef",
+      "hex",
+    );
+    const expected = "0108 4714 41b7 507e";
+    assert.equal(await signingCode({ digest: digest.toString("base64") }), expected);
+    assert.equal(await signingCode({ digest: new Uint8Array(digest) }), expected);
+    const copy = new Uint8Array(digest);
+    assert.equal(await signingCode({ digest: copy.buffer }), expected);
+    // The agent's own vectors (tests/unit/agent/prompt_text_test.cpp, SigningCodeTest).
+    assert.equal(await signingCode({ digest: Buffer.from("0108471441b7507eff", "hex") }), expected);
+    // A view into a larger buffer: only its own bytes count.
+    const framed = new Uint8Array(40);
+    framed.set(digest, 8);
+    assert.equal(await signingCode({ digest: framed.subarray(8) }), expected);
+    // `data` is hashed with SHA-256 first: SHA-256("abc") = ba7816bf8f01cfea..., and of "".
+    const abc = new TextEncoder().encode("abc");
+    assert.equal(await signingCode({ data: abc }), "ba78 16bf 8f01 cfea");
+    assert.equal(await signingCode({ data: "YWJj" }), "ba78 16bf 8f01 cfea");
+    assert.equal(await signingCode({ data: new Uint8Array(0) }), "e3b0 c442 98fc 1c14");
+  });
+
+  test("signingCode_sameAsTheDigestTheAgentIsSent", async () => {
+    // What sign() sends for `data` is hashed by the agent with SHA-256: the same bytes here.
+    const data = new TextEncoder().encode("Surat Keputusan 12/2026");
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    const grouped = sha256.slice(0, 16).match(/.{4}/g).join(" ");
+    assert.equal(await signingCode({ data }), grouped);
+    assert.equal(await signingCode({ digest: Buffer.from(sha256, "hex") }), grouped);
+  });
+
+  test("signingCode_badParams_rejectTypeError", async () => {
+    await assert.rejects(signingCode({}), TypeError);
+    await assert.rejects(signingCode({ digest: "AAAA", data: "AAAA" }), TypeError);
+    await assert.rejects(signingCode({ digest: new Uint8Array(7) }), TypeError);
+    await assert.rejects(signingCode({ digest: 42 }), TypeError);
+  });
+
   test("toBase64_bytesAndStrings", () => {
     assert.equal(toBase64(new Uint8Array([1, 2, 255]).buffer), "AQL/");
     assert.equal(toBase64("AQL/"), "AQL/");
@@ -441,6 +583,7 @@ describe("kunci.js against kunci-agent on SoftHSM", () => {
     const stranger = connect({
       port: agent.port,
       createWebSocket: wsFactory("https://evil.example"),
+      probe: true,
     });
     try {
       const detail = await nextEvent(stranger, "agent-unavailable");

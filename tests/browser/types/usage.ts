@@ -5,6 +5,7 @@ import {
   connect,
   holderMessage,
   KunciError,
+  signingCode,
   tokenKeyTypes,
   type AgentInfo,
   type Certificate,
@@ -61,10 +62,17 @@ export async function renew(): Promise<Renewal | undefined> {
       chain: issued.chain,
     });
     console.log(installed.notAfter);
+    // The code the agent's consent prompt shows, beside the page's button.
+    const digest = new Uint8Array(32);
+    const code: string = await signingCode({ digest });
+    console.log(code, await signingCode({ data: "aGFsbw==" }));
+    if (detailOf(kunci)?.cause === "frame-not-allowed") {
+      return undefined;
+    }
     const signature = await kunci.sign({
       token: token.id,
       keyId: begun.keyId,
-      digest: new Uint8Array(32),
+      digest,
       algorithm: "ECDSA",
       format: "raw",
     });
@@ -81,4 +89,9 @@ export async function renew(): Promise<Renewal | undefined> {
     stop();
     kunci.close();
   }
+}
+
+/** The client's last state detail, as a page's banner reads it. */
+function detailOf(kunci: KunciClient): StateDetail | null {
+  return kunci.stateDetail;
 }
