@@ -132,21 +132,19 @@ const HOLDER_WORDS = {
     id: "PIN token diperlukan untuk langkah ini. Masukkan PIN Anda, lalu coba lagi.",
     en: "Your token's PIN is needed for this step. Enter your PIN, then try again.",
   },
+  // Calm unless the token reports the final try: many tokens (SoftHSM among them) set "count
+  // low" after any wrong PIN, which would alarm a holder after one typo.
   "pin-incorrect": {
     id: (d) =>
       "PIN salah." +
       (d?.pinFinalTry
         ? " Tinggal satu kali percobaan: jika salah lagi, token akan terkunci."
-        : d?.pinCountLow
-          ? " Sisa percobaan PIN tinggal sedikit; periksa PIN Anda dengan cermat."
-          : " Periksa PIN Anda, lalu coba lagi."),
+        : " Periksa PIN Anda, lalu coba lagi."),
     en: (d) =>
       "Wrong PIN." +
       (d?.pinFinalTry
         ? " One try is left: if the next PIN is wrong, the token locks."
-        : d?.pinCountLow
-          ? " Few tries are left; check your PIN carefully."
-          : " Check your PIN, then try again."),
+        : " Check your PIN, then try again."),
   },
   "pin-locked": {
     id:

@@ -487,6 +487,15 @@ describe("holderMessage", () => {
     assert.match(words.en, /locks/);
   });
 
+  test("holderMessage_pinIncorrectCountLow_calmAsAnyWrongPin", () => {
+    // SoftHSM sets "count low" after a single wrong PIN: the holder reads no alarm then.
+    const countLow = holderMessage({ reason: "pin-incorrect",
+      data: { pinCountLow: true, pinFinalTry: false } });
+    const plain = holderMessage({ reason: "pin-incorrect", data: {} });
+    assert.deepEqual(countLow, plain);
+    assert.doesNotMatch(countLow.en, /few|locks/i);
+  });
+
   test("holderMessage_unknownReason_namesIt", () => {
     const words = holderMessage("reason-from-the-future");
     assert.match(words.id, /reason-from-the-future/);

@@ -58,14 +58,14 @@ describe("the demo page on an origin the agent does not allow", () => {
     return page;
   }
 
-  test("demoPage_loopbackOriginNotAllowed_showsRefusedAndAgentLogsRefusal", async () => {
+  test("demoPage_loopbackOriginNotAllowed_agentUnavailableAndAgentLogsRefusal", async () => {
     const page = await openPage(`${site.origin}/?agent=${agent.port}&install=${INSTALL_URL}`);
     const banner = page.locator("#banner");
     await banner.locator("#retry").waitFor();
     assert.equal(await banner.getAttribute("data-state"), "agent-unavailable");
-    assert.equal(await banner.getAttribute("data-cause"), "refused");
-    assert.match(await page.locator("#banner-id").textContent(), /menolak halaman ini/);
-    assert.match(await page.locator("#banner-en").textContent(), /refused this page/);
+    assert.equal(await banner.getAttribute("data-cause"), "not-running");
+    assert.match(await page.locator("#banner-id").textContent(), /belum diizinkan dalam pengaturannya/);
+    assert.match(await page.locator("#banner-en").textContent(), /may not allow this site's address/);
     assert.equal(await page.locator("#connection").getAttribute("data-state"),
       "agent-unavailable");
     assert.equal(await page.locator("[data-token]").count(), 0, "no token shown");
@@ -82,7 +82,7 @@ describe("the demo page on an origin the agent does not allow", () => {
     const origin = `http://ams-lain.example:${port}`;
     const page = await openPage(`${origin}/?agent=${agent.port}`);
     await page.locator("#banner #retry").waitFor();
-    assert.equal(await page.locator("#banner").getAttribute("data-cause"), "refused");
+    assert.equal(await page.locator("#banner").getAttribute("data-cause"), "not-running");
     await agent.waitForLog(
       /refused with 403 \(Origin http:\/\/ams-lain\.example:\d+ is not allowed\)/);
     await page.close();
