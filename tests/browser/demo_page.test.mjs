@@ -164,7 +164,7 @@ describe("the demo page through two whole renewals", () => {
     const subject = page.locator("#subject");
     await subject.waitFor();
     const text = await subject.innerText();
-    assert.match(text, /Nama.*\n?.*Siti Nurhaliza/);
+    assert.match(text, /^Nama\nName\nSiti Nurhaliza$/m);
     assert.match(text, /Pemerintah Kota Pekalongan/);
     assert.match(await page.locator("#current").innerText(), /Token Demo BSrE/);
     const steps = await stepper(page);
@@ -416,6 +416,7 @@ describe("the demo page without an agent", () => {
     assert.match(help, /systemctl --user start kunci-agent/);
     assert.match(help, /keluar lalu masuk lagi/);
     assert.match(help, /log out and in again/);
+    assert.match(await page.locator("#next").innerText(), /jalankan atau pasang agen kunci/);
     await photograph(page, "agent-unavailable");
     await page.close();
   });

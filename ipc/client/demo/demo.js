@@ -121,6 +121,7 @@ const state = {
   selected: null, // {token, certificate}
   renewal: null, // {renewal, keyId, csr, subject, key, replaces, token, tokenLabel}
   installed: false, // the renewal's new certificate is on the token
+  next: null, // [id, en]: what the holder does next on this screen
   sr: null, // {name, size}: the SR upload, kept in this page only
   screen: "tokens",
 };
@@ -312,11 +313,28 @@ function renderStepper() {
   }
 }
 
-/** What the holder does next, in one line under the stepper. */
-function setNext(id, en) {
+/** Shows what the holder does next, in one line under the stepper. */
+function renderNext(id, en) {
   $("next").replaceChildren(h("b", {}, "Langkah berikutnya: "), ...bi(id,
     h("span", {}, h("b", {}, "Next: "), en)));
 }
+
+/** The step's next action; shown unless the connection needs the holder first. */
+function setNext(id, en) {
+  state.next = [id, en];
+  if (!CONNECTION_NEXT[kunci.state]) {
+    renderNext(id, en);
+  }
+}
+
+/** What to do next while the page cannot reach the agent: what the banner above says. */
+const CONNECTION_NEXT = {
+  "agent-unavailable": ["jalankan atau pasang agen kunci seperti tertulis di atas; halaman ini " +
+    "tersambung sendiri.", "start or install the kunci agent as said above; this page connects " +
+    "by itself."],
+  blocked: ["izinkan akses jaringan lokal di browser seperti tertulis di atas.",
+    "allow local network access in the browser as said above."],
+};
 
 function show(screen) {
   if (screen !== "tokens") {
@@ -380,6 +398,12 @@ kunci.on("state", (detail) => {
   pill.dataset.state = detail.state;
   const [id, en] = PILL_TEXT[detail.state] ?? [detail.state, detail.state];
   $("connection-text").replaceChildren(...bi(id, en));
+  const connectionNext = CONNECTION_NEXT[detail.state];
+  if (connectionNext) {
+    renderNext(...connectionNext);
+  } else if (state.next) {
+    renderNext(...state.next);
+  }
   if (detail.state === "open") {
     $("banner").hidden = true;
     onConnected();
@@ -864,6 +888,8 @@ $("issue").addEventListener("click", async () => {
     [["Nomor seri", "Serial number"], h("code", {}, installed.serial)],
   ]);
   $("issued-box").hidden = false;
+  // On a narrow screen the new certificate and the choice about the old one are below the fold.
+  $("issued-box").scrollIntoView({ block: "start" });
   if (renewal.replaces) {
     await offerRetire(renewal);
   } else {
