@@ -180,14 +180,13 @@ DemoCa DemoCa::openOrCreate(const fs::path& dir, const Log& log) {
 }
 
 Certificate DemoCa::issue(const X509_NAME* subject, EVP_PKEY* publicKey,
-                          std::chrono::sys_seconds notBefore,
-                          std::chrono::sys_seconds notAfter) const {
+                          std::chrono::sys_seconds notBefore, std::chrono::sys_seconds notAfter,
+                          const char* keyUsage) const {
     X509* issuer = certificate_.get();
     X509Ptr certificate =
         newCertificate(subject, X509_get_subject_name(issuer), publicKey, notBefore, notAfter);
     addExtension(certificate.get(), issuer, NID_basic_constraints, "CA:FALSE");
-    addExtension(certificate.get(), issuer, NID_key_usage,
-                 "critical,digitalSignature,nonRepudiation");
+    addExtension(certificate.get(), issuer, NID_key_usage, keyUsage);
     addExtension(certificate.get(), issuer, NID_subject_key_identifier, "hash");
     addExtension(certificate.get(), issuer, NID_authority_key_identifier, "keyid:always");
     sign(certificate.get(), key_.get());

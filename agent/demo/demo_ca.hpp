@@ -43,10 +43,15 @@ public:
 
     const Certificate& certificate() const { return certificate_; }
 
+    /** The key usage of what demo.issue makes: a signing certificate. */
+    static constexpr const char* kSigningKeyUsage = "critical,digitalSignature,nonRepudiation";
+
     /** An end-entity certificate for publicKey and subject, valid from notBefore to notAfter,
-     *  key usage digitalSignature + nonRepudiation (critical), signed with ECDSA-SHA256. */
+     *  with keyUsage (an openssl extension value, e.g. kSigningKeyUsage), signed with
+     *  ECDSA-SHA256. */
     Certificate issue(const X509_NAME* subject, EVP_PKEY* publicKey,
-                      std::chrono::sys_seconds notBefore, std::chrono::sys_seconds notAfter) const;
+                      std::chrono::sys_seconds notBefore, std::chrono::sys_seconds notAfter,
+                      const char* keyUsage = kSigningKeyUsage) const;
 
     /** demo.issue: checks the PKCS#10 request (PEM) and its signature, then issues for its
      *  subject and key, valid kIssuedDays from now. Throws CsrInvalid for a request it refuses. */

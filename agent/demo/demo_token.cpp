@@ -96,10 +96,12 @@ void seed(pkcs11::Session& session, const DemoCa& ca) {
     const EvpPkeyPtr key = rsaPublicKey(rsa.modulus, rsa.publicExponent);
     const X509NamePtr subject = makeName(holderName());
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    // A yearly certificate in its last days, as the holder would meet it.
+    // A yearly certificate in its last days, as the holder would meet it. Its key usage allows
+    // key encipherment, as a certificate also used to receive encrypted documents does: the
+    // page then warns before the renewal deletes the old key (docs/demo-walkthrough.md).
     const Certificate certificate =
         ca.issue(subject.get(), key.get(), now - std::chrono::days(365 - kExpiringDays),
-                 now + std::chrono::days(kExpiringDays));
+                 now + std::chrono::days(kExpiringDays), kSeedKeyUsage);
     session.createCertificate({certificate.der(), certificate.subjectNameDer(),
                                certificate.issuerNameDer(), certificate.serialNumberDer(), id,
                                label, pkcs11::kCategoryTokenUser});

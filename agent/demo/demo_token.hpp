@@ -19,6 +19,9 @@ inline constexpr std::string_view kSoPin = "12345678";
 inline constexpr std::string_view kHolderLabel = "Siti Nurhaliza";
 /** Days the certificate already on a new demo token has left. */
 inline constexpr int kExpiringDays = 20;
+/** Key usage of that certificate: signing and key encipherment (an openssl extension value). */
+inline constexpr const char* kSeedKeyUsage =
+    "critical,digitalSignature,nonRepudiation,keyEncipherment";
 
 /** The holder whose certificate is about to expire. */
 NameFields holderName();

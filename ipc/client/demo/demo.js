@@ -31,7 +31,7 @@ function h(tag, attrs = {}, ...children) {
   return element;
 }
 
-/** Indonesian text with its English beside. */
+/** Indonesian text with its English on its own grey line below (one layout everywhere). */
 const bi = (id, en) => [id, " ", h("span", { class: "en", lang: "en" }, en)];
 
 // --- which agent ---------------------------------------------------------------------------
@@ -42,15 +42,22 @@ function isLoopback(hostname) {
 
 const query = new URLSearchParams(location.search);
 
-/** `?install=URL`: the install link to show; only http(s), never a javascript: link. */
-function installLink() {
+/** The http(s) link in `?name=URL`, else `fallback`; never a javascript: link. */
+function linkParam(name, fallback = undefined) {
   try {
-    const url = new URL(query.get("install") ?? "");
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : undefined;
+    const url = new URL(query.get(name) ?? "");
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : fallback;
   } catch {
-    return undefined;
+    return fallback;
   }
 }
+
+/** `?install=URL`: the install link to show. */
+const installLink = () => linkParam("install");
+
+/** `?datachange=URL`: the data-change procedure (SOP step 4); by default the office that
+ *  publishes the renewal SOP (Diskominfo Kota Pekalongan). */
+const DATA_CHANGE_URL = linkParam("datachange", "http://kominfo.pekalongankota.go.id/");
 
 // Served by `kunci-agent --demo`, the page's own port is the agent's; `?agent=PORT` overrides.
 const agentPort =
@@ -113,6 +120,8 @@ const state = {
   tokens: [],
   selected: null, // {token, certificate}
   renewal: null, // {renewal, keyId, csr, subject, key, replaces, token, tokenLabel}
+  installed: false, // the renewal's new certificate is on the token
+  next: null, // [id, en]: what the holder does next on this screen
   sr: null, // {name, size}: the SR upload, kept in this page only
   screen: "tokens",
 };
@@ -135,6 +144,15 @@ function daysBadge(daysLeft) {
   const cls = daysLeft <= 30 ? "badge soon" : "badge fine";
   return h("span", { class: cls, "data-days": daysLeft },
     bi(`${daysLeft} hari lagi`, `${daysLeft} day${daysLeft === 1 ? "" : "s"} left`));
+}
+
+/** A file size as a holder reads it: 36 B, 4.2 KB, 1.3 MB. */
+function formatSize(bytes) {
+  if (bytes < 1024) {
+    return `${bytes} B`;
+  }
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, "KB"] : [bytes / 1024 / 1024, "MB"];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }
 
 function keyText(key) {
@@ -167,29 +185,44 @@ function subjectRows(subject) {
 
 // --- alerts, busy buttons, toasts -------------------------------------------------------------
 
-function showError(box, error) {
-  let message;
+/**
+ * The holder's words for an error (kunci.js holderMessage), never its raw reason. After a wrong
+ * PIN only the token's final try is news: SoftHSM and many tokens set "count low" after any
+ * failure, true to the token but alarming to a holder with many tries left.
+ */
+function holderWords(error) {
   if (error instanceof KunciError && error.reason === "method-not-found" &&
       error.method === "demo.issue") {
-    message = {
+    return {
       id: "Penerbitan demo hanya tersedia bila agen dijalankan dengan --demo.",
       en: "Demo issuance is only available when the agent runs with --demo.",
       reason: error.reason,
     };
-  } else if (error instanceof KunciError) {
-    message = holderMessage(error);
-  } else {
-    message = holderMessage({ reason: "unknown" });
-    console.error(error);
   }
+  if (error instanceof KunciError && error.reason === "pin-incorrect") {
+    return holderMessage({ reason: error.reason,
+      data: { pinFinalTry: error.data?.pinFinalTry === true } });
+  }
+  if (error instanceof KunciError) {
+    return holderMessage(error);
+  }
+  console.error(error);
+  return holderMessage({ reason: "unknown" });
+}
+
+/** Shows `message` ({id, en, reason}) in the alert box; the reason only as data-reason. */
+function showAlert(box, message) {
   box.className = "alert error";
   box.dataset.reason = message.reason;
   box.replaceChildren(
     h("p", { lang: "id" }, message.id),
     h("p", { class: "en", lang: "en" }, message.en),
-    h("p", { class: "reason" }, h("code", {}, message.reason)),
   );
   box.hidden = false;
+}
+
+function showError(box, error) {
+  showAlert(box, holderWords(error));
 }
 
 function hideAlert(box) {
@@ -232,25 +265,86 @@ function toast(...content) {
 
 // --- screens -------------------------------------------------------------------------------
 
+const STEP_STATUS = {
+  done: ["Selesai", "Done"],
+  current: ["Sekarang", "Now"],
+  todo: ["Belum", "Not yet"],
+};
+/** Why a step is in its state, where the plain word would leave the holder guessing. */
+const STEP_WHY = {
+  "2:todo": ["Demo: otomatis", "Demo: automatic"],
+  "2:done": ["Selesai: demo menganggap Anda sudah masuk", "Done: the demo counts you as logged in"],
+  "4:todo": ["Hanya bila data berubah", "Only if your data changed"],
+  "4:skipped": ["Dilewati: data Anda tidak berubah", "Skipped: your data did not change"],
+  "6:current": ["Sekarang: menunggu penerbitan", "Now: awaiting issuance"],
+  "6:done": ["Selesai: sertifikat terbit dan terpasang", "Done: certificate issued and installed"],
+};
+
+/** Each step's state on `screen`: done, current, not yet (todo), or skipped (step 4). */
+function stepStates(screen, step) {
+  const states = {};
+  for (let n = 1; n <= 6; n++) {
+    states[n] = n < step ? "done" : n === step ? "current" : "todo";
+  }
+  if (step >= 5) {
+    states[4] = "skipped"; // the holder said the data is correct
+  }
+  if (screen === "issue" && state.installed) {
+    states[6] = "done";
+  }
+  return states;
+}
+
+function renderStepper() {
+  const step = Number(document.querySelector(`#screen-${state.screen}`).dataset.step);
+  const states = stepStates(state.screen, step);
+  for (const item of document.querySelectorAll(".stepper li")) {
+    const n = Number(item.dataset.step);
+    const stepState = states[n];
+    item.dataset.state = stepState;
+    if (stepState === "current") {
+      item.setAttribute("aria-current", "step");
+    } else {
+      item.removeAttribute("aria-current");
+    }
+    const [id, en] = STEP_WHY[`${n}:${stepState}`] ?? STEP_STATUS[stepState];
+    item.querySelector(".status").replaceChildren(...bi(id, en));
+    item.title = `${id} / ${en}`;
+  }
+}
+
+/** Shows what the holder does next, in one line under the stepper. */
+function renderNext(id, en) {
+  $("next").replaceChildren(h("b", {}, "Langkah berikutnya: "), ...bi(id,
+    h("span", {}, h("b", {}, "Next: "), en)));
+}
+
+/** The step's next action; shown unless the connection needs the holder first. */
+function setNext(id, en) {
+  state.next = [id, en];
+  if (!CONNECTION_NEXT[kunci.state]) {
+    renderNext(id, en);
+  }
+}
+
+/** What to do next while the page cannot reach the agent: what the banner above says. */
+const CONNECTION_NEXT = {
+  "agent-unavailable": ["jalankan atau pasang agen kunci seperti tertulis di atas; halaman ini " +
+    "tersambung sendiri.", "start or install the kunci agent as said above; this page connects " +
+    "by itself."],
+  blocked: ["izinkan akses jaringan lokal di browser seperti tertulis di atas.",
+    "allow local network access in the browser as said above."],
+};
+
 function show(screen) {
   if (screen !== "tokens") {
     $("tokens").dataset.stale = "1"; // the renewal will change what the token holds
   }
   state.screen = screen;
-  let step = 1;
   for (const section of document.querySelectorAll(".screen")) {
-    const active = section.id === `screen-${screen}`;
-    section.hidden = !active;
-    if (active) {
-      step = Number(section.dataset.step);
-    }
+    section.hidden = section.id !== `screen-${screen}`;
   }
-  for (const item of document.querySelectorAll(".stepper li")) {
-    const n = Number(item.dataset.step);
-    item.classList.toggle("current", n === step);
-    // Step 2 (log in) is done by being here; step 4 only applies when data changed.
-    item.classList.toggle("done", n < step && n !== 4);
-  }
+  renderStepper();
   window.scrollTo(0, 0);
 }
 
@@ -265,12 +359,27 @@ const PILL_TEXT = {
   closed: ["Terputus", "Disconnected"],
 };
 
+/** What a holder can do to start the agent, where kunci.js says it is not running. */
+function startAgentHelp() {
+  return h("ul", {},
+    h("li", {}, bi("Windows: agen berjalan sendiri setelah Anda masuk ke Windows. Keluar lalu " +
+      "masuk lagi, atau jalankan “kunci-agentw.exe” di C:\\Program Files\\kunci.",
+    "Windows: the agent starts when you sign in. Sign out and in again, or run " +
+      "“kunci-agentw.exe” in C:\\Program Files\\kunci.")),
+    h("li", {}, bi("Linux: keluar lalu masuk lagi, atau jalankan ",
+      "Linux: log out and in again, or run "),
+    h("code", {}, "systemctl --user start kunci-agent")));
+}
+
 function showBanner(detail, { retry = true } = {}) {
   const banner = $("banner");
   banner.dataset.state = detail.state;
   banner.dataset.cause = detail.cause ?? "";
+  // kunci.js's holder words for the state (holderMessage), in both languages.
   $("banner-id").textContent = detail.message.id;
   $("banner-en").textContent = detail.message.en;
+  $("banner-help").replaceChildren(
+    detail.state === "agent-unavailable" && detail.cause !== "refused" ? startAgentHelp() : "");
   const actions = [];
   if (detail.installUrl) {
     actions.push(h("a", { id: "install-link", href: detail.installUrl, target: "_blank",
@@ -289,6 +398,12 @@ kunci.on("state", (detail) => {
   pill.dataset.state = detail.state;
   const [id, en] = PILL_TEXT[detail.state] ?? [detail.state, detail.state];
   $("connection-text").replaceChildren(...bi(id, en));
+  const connectionNext = CONNECTION_NEXT[detail.state];
+  if (connectionNext) {
+    renderNext(...connectionNext);
+  } else if (state.next) {
+    renderNext(...state.next);
+  }
   if (detail.state === "open") {
     $("banner").hidden = true;
     onConnected();
@@ -389,6 +504,14 @@ async function loadTokensOnce() {
         "Tidak ada token terpasang. Pasang token USB Anda; daftar ini diperbarui sendiri.",
         "No token is plugged in. Plug in your USB token; this list updates by itself."))));
     }
+    if (state.screen === "tokens") {
+      if (tokens.length === 0) {
+        setNext("pasang token USB Anda.", "plug in your USB token.");
+      } else {
+        setNext("pada sertifikat yang akan diperbarui, klik “Perbarui”.",
+          "on the certificate to renew, click “Renew”.");
+      }
+    }
     await loadRenewals();
     list.replaceChildren(...cards);
     delete list.dataset.stale;
@@ -399,6 +522,20 @@ async function loadTokensOnce() {
   }
 }
 
+/** A table cell with its column's label, shown above the value when rows stack (narrow). */
+function cell([id, en], ...value) {
+  return h("td", {}, h("span", { class: "cell-label" }, bi(id, en)), ...value);
+}
+
+/** A table head row of [id, en] labels (null: an empty header). */
+function tableHead(columns) {
+  return h("thead", {}, h("tr", {},
+    columns.map((label) => h("th", {}, label ? bi(label[0], label[1]) : null))));
+}
+
+const CERTIFICATE_COLUMNS = [["Pemilik", "Holder"], ["Penerbit", "Issuer"],
+  ["Berlaku sampai", "Valid until"], ["Sisa masa berlaku", "Time left"], ["Kunci", "Key"], null];
+
 function tokenCard(token, certificates, failure) {
   const own = certificates.filter((certificate) => certificate.id !== "");
   const authorities = certificates.filter((certificate) => certificate.id === "");
@@ -408,9 +545,6 @@ function tokenCard(token, certificates, failure) {
   } else if (token.flags.pinFinalTry) {
     flags.push(h("span", { class: "badge expired" }, bi("1 percobaan PIN tersisa",
       "1 PIN try left")));
-  } else if (token.flags.pinCountLow) {
-    flags.push(h("span", { class: "badge soon" }, bi("Sisa percobaan PIN sedikit",
-      "Few PIN tries left")));
   }
   if (token.flags.writeProtected) {
     flags.push(h("span", { class: "badge soon" }, bi("Hanya-baca", "Read-only")));
@@ -419,10 +553,10 @@ function tokenCard(token, certificates, failure) {
     h("tr", { "data-certificate": certificate.id },
       h("td", {}, h("b", {}, certificate.subject?.CN ?? certificate.subjectDN),
         h("div", { class: "fine" }, certificate.subject?.O ?? "")),
-      h("td", {}, cnOf(certificate.issuerDN)),
-      h("td", {}, formatDate(certificate.notAfter)),
-      h("td", {}, daysBadge(certificate.daysLeft)),
-      h("td", {}, keyText(certificate.key)),
+      cell(CERTIFICATE_COLUMNS[1], cnOf(certificate.issuerDN)),
+      cell(CERTIFICATE_COLUMNS[2], formatDate(certificate.notAfter)),
+      cell(CERTIFICATE_COLUMNS[3], daysBadge(certificate.daysLeft)),
+      cell(CERTIFICATE_COLUMNS[4], keyText(certificate.key)),
       h("td", {}, h("button", {
         type: "button",
         class: certificate.daysLeft <= 30 ? "renew" : "renew secondary",
@@ -435,19 +569,12 @@ function tokenCard(token, certificates, failure) {
       h("span", { class: "fine" }, `${token.manufacturer} · ${token.model} · ${token.serial}`),
       ...flags),
     failure
-      ? h("div", { class: "alert error" }, h("p", {}, holderMessage(failure).id),
-        h("p", { class: "en" }, holderMessage(failure).en))
+      ? h("div", { class: "alert error", "data-reason": holderWords(failure).reason },
+        h("p", {}, holderWords(failure).id), h("p", { class: "en" }, holderWords(failure).en))
       : own.length === 0
         ? h("p", { class: "fine" }, bi("Belum ada sertifikat Anda di token ini.",
           "No certificate of yours on this token yet."))
-        : h("table", { class: "certificates" },
-          h("thead", {}, h("tr", {},
-            h("th", {}, bi("Pemilik", "Holder")),
-            h("th", {}, bi("Penerbit", "Issuer")),
-            h("th", {}, bi("Berlaku sampai", "Valid until")),
-            h("th", {}, bi("Sisa masa berlaku", "Time left")),
-            h("th", {}, bi("Kunci", "Key")),
-            h("th", {}))),
+        : h("table", { class: "certificates" }, tableHead(CERTIFICATE_COLUMNS),
           h("tbody", {}, rows)),
     authorities.length > 0
       ? h("details", { class: "fine" },
@@ -456,6 +583,8 @@ function tokenCard(token, certificates, failure) {
         h("ul", {}, authorities.map((certificate) => h("li", {}, certificate.subjectDN))))
       : null);
 }
+
+const RENEWAL_COLUMNS = [["Nama", "Name"], ["Dibuat", "Created"], ["Status", "State"], null];
 
 async function loadRenewals() {
   const renewals = await kunci.listRenewals();
@@ -482,8 +611,8 @@ async function loadRenewals() {
     return h("tr", { "data-renewal": renewal.renewal },
       h("td", {}, h("b", {}, renewal.subject?.CN ?? ""), h("div", { class: "fine" },
         renewal.tokenLabel)),
-      h("td", {}, formatDate(renewal.created)),
-      h("td", {}, stateText),
+      cell(RENEWAL_COLUMNS[1], formatDate(renewal.created)),
+      cell(RENEWAL_COLUMNS[2], stateText),
       h("td", {}, h("div", { class: "row-actions" },
         renewal.state === "awaiting-certificate"
           ? h("button", { type: "button", onclick: () => resumeRenewal(renewal) },
@@ -492,10 +621,7 @@ async function loadRenewals() {
         cancel)));
   });
   $("renewals").replaceChildren(
-    h("table", { class: "certificates" },
-      h("thead", {}, h("tr", {}, h("th", {}, bi("Nama", "Name")),
-        h("th", {}, bi("Dibuat", "Created")), h("th", {}, bi("Status", "State")), h("th", {}))),
-      h("tbody", {}, rows)),
+    h("table", { class: "certificates" }, tableHead(RENEWAL_COLUMNS), h("tbody", {}, rows)),
     h("label", { class: "pin inline" }, bi("PIN untuk membatalkan", "PIN to cancel"), pin),
     alertBox);
 }
@@ -514,25 +640,64 @@ function startRenewal(token, certificate) {
     [["Sisa masa berlaku", "Time left"], daysBadge(certificate.daysLeft)],
     [["Kunci", "Key"], keyText(certificate.key)],
   ]);
-  $("data-change").hidden = true;
-  show("check");
+  showCheck();
 }
 
-$("check-back").addEventListener("click", () => {
+function showCheck() {
+  show("check");
+  setNext("periksa data Anda. Jika benar, klik “Data sudah benar, lanjut”; jika ada yang " +
+    "berubah, klik “Data saya berubah”.", "check your details. If they are correct, click " +
+    "“Data is correct, continue”; if something changed, click “My data changed”.");
+}
+
+function backToTokens() {
   show("tokens");
   loadTokens();
-});
+}
+
+$("data-change-link").href = DATA_CHANGE_URL;
+$("check-back").addEventListener("click", backToTokens);
 $("check-changed").addEventListener("click", () => {
-  $("data-change").hidden = false;
+  show("change");
+  setNext("ajukan perubahan data lewat SOP Perubahan Data; setelah data Anda diperbarui, " +
+    "mulai lagi dari langkah 1.", "request the data change under the data-change procedure; " +
+    "once your details are updated, start again from step 1.");
 });
+$("change-back").addEventListener("click", showCheck);
+$("change-done").addEventListener("click", backToTokens);
+
+/** Step 5's form before a key is made (unlocked) or after (locked: one key per visit). */
+function lockKeyForm(locked) {
+  $("key-types").disabled = locked;
+  $("begin-pin").disabled = locked;
+  $("request-back").disabled = locked;
+  $("begin").hidden = locked;
+  $("begin-done").hidden = !locked;
+}
+
+function showSrFile(file) {
+  const name = $("sr-name");
+  if (file) {
+    name.dataset.chosen = "1";
+    name.replaceChildren(`${file.name} (${formatSize(file.size)})`);
+  } else {
+    delete name.dataset.chosen;
+    name.replaceChildren(...bi("Belum ada berkas dipilih", "No file chosen"));
+  }
+}
+
 $("check-ok").addEventListener("click", () => {
   $("csr-box").hidden = true;
   $("begin-pin").value = "";
   $("sr-file").value = "";
+  showSrFile(null);
   hideAlert($("begin-alert"));
   hideAlert($("submit-alert"));
+  lockKeyForm(false);
   $("begin").disabled = renderKeyTypes().length === 0;
   show("request");
+  setNext("pilih jenis kunci, ketik PIN token, lalu klik “Buat kunci baru & CSR”.",
+    "choose the key type, type the token PIN, then click “Generate new key & CSR”.");
   $("begin-pin").focus();
 });
 
@@ -577,7 +742,7 @@ function renderKeyTypes() {
   return offered;
 }
 
-$("request-back").addEventListener("click", () => show("check"));
+$("request-back").addEventListener("click", showCheck);
 
 $("begin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -623,21 +788,24 @@ $("begin-form").addEventListener("submit", async (event) => {
   URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(new Blob([result.csr], { type: "application/pkcs10" }));
   $("csr-box").hidden = false;
-  $("begin").disabled = true; // one renewal per visit of this screen
+  lockKeyForm(true); // one renewal per visit of this screen; its key exists now
+  setNext("pilih berkas Surat Rekomendasi (SR), lalu klik “Kirim permohonan”.",
+    "choose the recommendation letter (SR) file, then click “Submit request”.");
 });
 
-$("sr-file").addEventListener("change", () => hideAlert($("submit-alert")));
+$("sr-file").addEventListener("change", () => {
+  hideAlert($("submit-alert"));
+  showSrFile($("sr-file").files?.[0]);
+});
 
 $("submit").addEventListener("click", () => {
   const file = $("sr-file").files?.[0];
   if (!file) {
-    const box = $("submit-alert");
-    box.className = "alert error";
-    box.dataset.reason = "sr-missing";
-    box.replaceChildren(
-      h("p", {}, "Pilih berkas Surat Rekomendasi (SR) terlebih dahulu."),
-      h("p", { class: "en" }, "Choose the Surat Rekomendasi (SR) file first."));
-    box.hidden = false;
+    showAlert($("submit-alert"), {
+      id: "Pilih berkas Surat Rekomendasi (SR) terlebih dahulu.",
+      en: "Choose the recommendation letter (SR) file first.",
+      reason: "sr-missing",
+    });
     return;
   }
   // Demo: the SR stays in this page; the real AMS uploads it with the CSR.
@@ -673,23 +841,24 @@ function showIssueScreen() {
       : h("code", {}, `ID ${renewal.keyId.slice(0, 16)}…`)],
     [["Nomor permohonan", "Request number"], h("code", {}, renewal.renewal)],
     [["Surat Rekomendasi", "Recommendation letter"], state.sr
-      ? [`${state.sr.name} (${Math.max(1, Math.round(state.sr.size / 1024))} KB) `,
-        h("span", { class: "fine" }, bi("disimpan lokal, tidak dikirim",
-          "kept locally, not sent"))]
+      ? [h("span", { id: "sr-summary" }, `${state.sr.name} (${formatSize(state.sr.size)})`),
+        h("div", { class: "fine" }, bi("Demo: disimpan di halaman ini, tidak dikirim",
+          "Demo: kept in this page, not sent"))]
       : "—"],
   ]);
   hideAlert($("issue-alert"));
   $("issued-box").hidden = true;
-  $("retire-box").hidden = true;
+  $("retire-form").hidden = true;
   $("done-box").hidden = true;
   $("issue").disabled = false;
+  state.installed = false;
   show("issue");
+  setNext("tunggu pemberitahuan bahwa sertifikat Anda terbit. Di demo ini: klik “Terbitkan " +
+    "(demo CA)”.", "wait for the notice that your certificate is issued. In this demo: click " +
+    "“Issue (demo CA)”.");
 }
 
-$("issue-back").addEventListener("click", () => {
-  show("tokens");
-  loadTokens();
-});
+$("issue-back").addEventListener("click", backToTokens);
 
 $("issue").addEventListener("click", async () => {
   const renewal = state.renewal;
@@ -707,6 +876,8 @@ $("issue").addEventListener("click", async () => {
     return;
   }
   $("issue").disabled = true;
+  state.installed = true;
+  renderStepper();
   fillTable($("issued"), [
     ...subjectRows({ CN: installed.subject?.CN, O: installed.subject?.O }).filter(
       ([, value]) => value),
@@ -717,19 +888,78 @@ $("issue").addEventListener("click", async () => {
     [["Nomor seri", "Serial number"], h("code", {}, installed.serial)],
   ]);
   $("issued-box").hidden = false;
+  // On a narrow screen the new certificate and the choice about the old one are below the fold.
+  $("issued-box").scrollIntoView({ block: "start" });
   if (renewal.replaces) {
-    $("retire-pin").value = "";
-    hideAlert($("retire-alert"));
-    $("retire-box").hidden = false;
-    $("retire-pin").focus();
+    await offerRetire(renewal);
   } else {
     finish(bi("Sertifikat baru siap dipakai.", "The new certificate is ready to use."));
   }
 });
 
-$("retire").addEventListener("click", async () => {
+/** Key usages (RFC 5280 names) that let a key open what was encrypted to its certificate. */
+const DECRYPTING_USAGES = ["keyEncipherment", "dataEncipherment", "keyAgreement",
+  "encipherOnly", "decipherOnly"];
+
+/** The certificate `renewal` replaces, as certificates.list gives it; null when not listed. */
+async function replacedCertificate(renewal) {
+  const selected = state.selected?.certificate;
+  if (selected?.id === renewal.replaces) {
+    return selected;
+  }
+  try {
+    const listed = await kunci.listCertificates({ token: renewal.token });
+    return listed.find((certificate) => certificate.id === renewal.replaces) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The choice about the old certificate, with what it means before anything is deleted: how
+ * long it was still valid (the agent's daysLeft) and, when its key could decrypt (or its
+ * certificate is not listed, so nobody can say it could not), that deleting the key makes
+ * documents encrypted to it unreadable. Keeping it is the first button.
+ */
+async function offerRetire(renewal) {
+  const old = await replacedCertificate(renewal);
+  const decrypts = !old || (old.keyUsage ?? []).some((usage) => DECRYPTING_USAGES.includes(usage));
+  const summary = $("old-summary");
+  if (old && old.daysLeft >= 0) {
+    const days = old.daysLeft;
+    summary.replaceChildren(...bi(
+      `Sertifikat lama masih berlaku ${days} hari lagi. Sertifikat itu dan kuncinya masih ada ` +
+        "di token. Hapus atau simpan?",
+      `The old certificate had ${days} day${days === 1 ? "" : "s"} left. It and its key are ` +
+        "still on the token. Delete or keep them?"));
+    summary.dataset.days = days;
+  } else {
+    summary.replaceChildren(...bi(
+      "Sertifikat lama dan kuncinya masih ada di token. Hapus atau simpan?",
+      "The old certificate and its key are still on the token. Delete or keep them?"));
+    delete summary.dataset.days;
+  }
+  $("retire-warning").hidden = !decrypts;
+  $("retire-understood").disabled = !decrypts; // a disabled box is not a required one
+  $("retire-understood").checked = false;
+  $("retire-pin").value = "";
+  hideAlert($("retire-alert"));
+  $("retire-form").hidden = false;
+  if (decrypts) {
+    setNext("putuskan tentang sertifikat lama. Bila ragu, klik “Simpan sertifikat lama”.",
+      "decide about the old certificate. If unsure, click “Keep the old certificate”.");
+  } else {
+    setNext("putuskan tentang sertifikat lama: hapus (dengan PIN token) atau simpan.",
+      "decide about the old certificate: delete it (with the token PIN) or keep it.");
+  }
+}
+
+// A submit: the browser's required-field check (PIN, and the warning's box) comes first, as in
+// step 5.
+$("retire-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
   const pinInput = $("retire-pin");
-  const retired = await busy($("retire"), bi("Menghapus…", "Removing…"), $("retire-alert"),
+  const retired = await busy($("retire"), bi("Menghapus…", "Deleting…"), $("retire-alert"),
     async () => {
       try {
         return await kunci.retireRenewal({
@@ -741,32 +971,39 @@ $("retire").addEventListener("click", async () => {
       }
     });
   if (retired) {
-    $("retire-box").hidden = true;
+    $("retire-form").hidden = true;
     finish(bi(
       "Sertifikat lama dan kuncinya telah dihapus dari token. Sertifikat baru siap dipakai.",
-      "The old certificate and its key were removed from the token. The new one is ready."));
+      "The old certificate and its key were deleted from the token. The new one is ready."));
   }
 });
 
 $("keep-old").addEventListener("click", () => {
-  $("retire-box").hidden = true;
-  finish(bi("Sertifikat lama tetap di token; Anda dapat menghapusnya nanti.",
-    "The old certificate stays on the token; you can remove it later."));
+  $("retire-form").hidden = true;
+  $("retire-pin").value = "";
+  finish(bi("Sertifikat lama dan kuncinya tetap di token. Anda dapat menghapusnya nanti " +
+    "(perintah kunci retire atau petugas layanan). Sertifikat baru siap dipakai.",
+  "The old certificate and its key stay on the token. You can delete them later (the kunci " +
+    "retire command or the service desk). The new one is ready."));
 });
 
 function finish(text) {
   $("done-text").replaceChildren(...text);
   $("done-box").hidden = false;
+  setNext("klik “Selesai” untuk kembali ke daftar token.", "click “Done” to go back to the " +
+    "list of tokens.");
 }
 
 $("done").addEventListener("click", () => {
   state.selected = null;
   state.renewal = null;
   state.sr = null;
-  show("tokens");
-  loadTokens();
+  state.installed = false;
+  backToTokens();
 });
 
 $("reload").addEventListener("click", () => loadTokens());
 
 show("tokens");
+setNext("tunggu sampai halaman tersambung ke agen kunci.", "wait until the page connects to " +
+  "the kunci agent.");
