@@ -10,14 +10,13 @@ import { after, before, describe, test } from "node:test";
 
 import { connect, tokenKeyTypes } from "../../ipc/client/kunci.js";
 import {
-  SoftHsm,
   TestCa,
   USER_PIN,
   artifactsDir,
   launchChromium,
   servePageFiles,
   startAgent,
-  tempDir,
+  tokenWorkspace,
   wsFactory,
 } from "./support/fixtures.mjs";
 
@@ -40,11 +39,8 @@ describe("key types per token: a token that cannot make RSA 4096", () => {
   const pageErrors = [];
 
   before(async () => {
-    work = tempDir();
-    const hsm = new SoftHsm(path.join(work.path, "hsm"));
-    await hsm.createToken(TOKEN_LABEL);
-    fs.mkdirSync(path.join(work.path, "state"));
-    fs.mkdirSync(path.join(work.path, "ca"));
+    let hsm;
+    ({ work, hsm } = await tokenWorkspace(TOKEN_LABEL));
     site = await servePageFiles();
     agent = await startAgent({
       hsm,

@@ -21,7 +21,6 @@ import {
   tokenKeyTypes,
 } from "../../ipc/client/kunci.js";
 import {
-  SoftHsm,
   TestCa,
   USER_PIN,
   WRONG_PIN,
@@ -30,7 +29,7 @@ import {
   nextEvent,
   repoRoot,
   startAgent,
-  tempDir,
+  tokenWorkspace,
   wsFactory,
 } from "./support/fixtures.mjs";
 
@@ -558,11 +557,7 @@ describe("kunci.js against kunci-agent on SoftHSM", () => {
   let tokenId;
 
   before(async () => {
-    work = tempDir();
-    hsm = new SoftHsm(path.join(work.path, "hsm"));
-    await hsm.createToken(TOKEN_LABEL);
-    fs.mkdirSync(path.join(work.path, "state"));
-    fs.mkdirSync(path.join(work.path, "ca"));
+    ({ work, hsm } = await tokenWorkspace(TOKEN_LABEL));
     ca = await new TestCa(path.join(work.path, "ca")).create();
     agent = await startAgent({
       hsm,

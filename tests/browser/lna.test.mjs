@@ -10,7 +10,6 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
-  SoftHsm,
   TestCa,
   USER_PIN,
   artifactsDir,
@@ -18,7 +17,7 @@ import {
   launchChromium,
   repoRoot,
   startAgent,
-  tempDir,
+  tokenWorkspace,
 } from "./support/fixtures.mjs";
 import { consoleNoise, consoleOf, serveLnaPages } from "./support/lna.mjs";
 
@@ -58,11 +57,8 @@ describe("Local Network Access in Chromium, with kunci.js", () => {
   const noise = [];
 
   before(async () => {
-    work = tempDir();
-    const hsm = new SoftHsm(path.join(work.path, "hsm"));
-    await hsm.createToken(TOKEN_LABEL);
-    fs.mkdirSync(path.join(work.path, "state"));
-    fs.mkdirSync(path.join(work.path, "ca"));
+    let hsm;
+    ({ work, hsm } = await tokenWorkspace(TOKEN_LABEL));
     ca = await new TestCa(path.join(work.path, "ca")).create();
     [publicSite, parentSite, framedSite, loopbackSite] = await Promise.all([
       serveLnaPages(),

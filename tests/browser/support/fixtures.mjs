@@ -56,6 +56,19 @@ export function tempDir(prefix = "kunci-page-") {
   return { path: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A test's workspace: a temp dir holding a SoftHSM token labelled `label` (in `hsm/`) and empty
+ * `state/` (the agent's) and `ca/` (a TestCa's) folders.
+ */
+export async function tokenWorkspace(label) {
+  const work = tempDir();
+  const hsm = new SoftHsm(path.join(work.path, "hsm"));
+  await hsm.createToken(label);
+  fs.mkdirSync(path.join(work.path, "state"));
+  fs.mkdirSync(path.join(work.path, "ca"));
+  return { work, hsm };
+}
+
 /** A SoftHSM token store of its own (own SOFTHSM2_CONF), never the user's tokens. */
 export class SoftHsm {
   constructor(dir) {
