@@ -516,12 +516,13 @@ TEST_F(PinentryPromptTest, confirm_typedConsentCancelled_refuses) {
 }
 
 TEST_F(PinentryPromptTest, confirm_flavourUnknownOrFallback_takesTheTypedPath) {
-    for (const char* answer : {"ERR 536871187 Unknown IPC command", "D gtk2:curses"}) {
-        const auto prompt =
-            promptWith(Peer().answer("GETINFO", {answer, "OK"}).getpin({"D 22e5", "OK"}));
+    for (const std::vector<std::string>& answer :
+         {std::vector<std::string>{"ERR 536871187 Unknown IPC command"},
+          std::vector<std::string>{"D gtk2:curses", "OK"}}) {
+        const auto prompt = promptWith(Peer().answer("GETINFO", answer).getpin({"D 22e5", "OK"}));
 
-        EXPECT_TRUE(prompt.confirm(confirmRequest())) << answer;
-        EXPECT_EQ(findLine(transcript(), "CONFIRM"), -1) << answer;
+        EXPECT_TRUE(prompt.confirm(confirmRequest())) << answer.front();
+        EXPECT_EQ(findLine(transcript(), "CONFIRM"), -1) << answer.front();
     }
 }
 
