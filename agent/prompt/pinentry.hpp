@@ -41,8 +41,8 @@ private:
 };
 
 /** True for the pinentry flavours (GETINFO flavor) whose CONFIRM dialog, untouched and answered
- *  with Return, refuses: measured, docs/holder-prompts.md. Every other flavour, an unknown one
- *  and a pinentry that names none included, is asked for consent by typing. */
+ *  with Return, refuses: gtk2 and qt (measured, docs/holder-prompts.md). Every other flavour, an
+ * unknown one and a pinentry that names none included, is asked for consent by typing. */
 bool confirmRefusesByDefault(std::string_view flavor);
 
 /** The prompt the agent should use (protocol section 5): none with --no-pinentry; the given

@@ -496,7 +496,7 @@ TEST_F(PinentryPromptTest, confirm_otherFlavour_asksToTypeTheCodesLastGroup) {
 
 TEST_F(PinentryPromptTest, confirm_typedConsentUntouched_refuses) {
     // Return on an untouched dialog: an empty answer.
-    const auto prompt = promptWith(Peer().answer("GETINFO", {"D qt", "OK"}).getpin({"OK"}));
+    const auto prompt = promptWith(Peer().answer("GETINFO", {"D gnome3", "OK"}).getpin({"OK"}));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
     EXPECT_NE(findLine(transcript(), "GETPIN"), -1);
@@ -526,9 +526,11 @@ TEST_F(PinentryPromptTest, confirm_flavourUnknownOrFallback_takesTheTypedPath) {
     }
 }
 
-TEST(ConfirmDefaultTest, onlyGtk2ConfirmsByButtons) {
+TEST(ConfirmDefaultTest, onlyGtk2AndQtConfirmByButtons) {
     EXPECT_TRUE(agent::confirmRefusesByDefault("gtk2"));
-    for (const char* flavor : {"gnome3", "qt", "qt5", "curses", "tty", "gtk2:curses", "", "w32"}) {
+    EXPECT_TRUE(agent::confirmRefusesByDefault("qt"));
+    for (const char* flavor :
+         {"gnome3", "qt5", "curses", "tty", "gtk2:curses", "qt:curses", "", "w32"}) {
         EXPECT_FALSE(agent::confirmRefusesByDefault(flavor)) << flavor;
     }
 }
