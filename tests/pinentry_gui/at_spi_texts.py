@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Prints, as JSON, what the holder sees in the top-level window named TITLE: the text of every
+label and the name of every button that is showing, read through AT-SPI (the accessibility bus
+of the session in DBUS_SESSION_BUS_ADDRESS). Widgets a dialog keeps hidden (gcr's "Confirm:"
+field, an empty error line) are left out. Waits at most --timeout seconds for such a window with
+a label showing: exits 2 when none came."""
+
+import argparse
+import json
+import sys
+import time
+
+import pyatspi
+
+SHOWN = (pyatspi.STATE_SHOWING, pyatspi.STATE_VISIBLE)
+
+
+def shown(accessible):
+    states = accessible.getState()
+    return all(states.contains(state) for state in SHOWN)
+
+
+def collect(accessible, seen):
+    """Labels and buttons under accessible, in the toolkit's order."""
+    for index in range(accessible.childCount):
+        child = accessible.getChildAtIndex(index)
+        if child is None or not shown(child):
+            continue
+        role = child.getRole()
+        if role == pyatspi.ROLE_LABEL and child.name:
+            seen["labels"].append(child.name)
+        elif role == pyatspi.ROLE_PUSH_BUTTON:
+            seen["buttons"].append(child.name)
+        collect(child, seen)
+
+
+def find_window(title):
+    desktop = pyatspi.Registry.getDesktop(0)
+    for app_index in range(desktop.childCount):
+        application = desktop.getChildAtIndex(app_index)
+        if application is None:
+            continue
+        for index in range(application.childCount):
+            window = application.getChildAtIndex(index)
+            if window is not None and window.name == title and shown(window):
+                seen = {"labels": [], "buttons": []}
+                collect(window, seen)
+                if seen["labels"]:
+                    return seen
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--title", required=True)
+    parser.add_argument("--timeout", type=float, default=30.0)
+    arguments = parser.parse_args()
+    deadline = time.monotonic() + arguments.timeout
+    while True:
+        try:
+            seen = find_window(arguments.title)
+        except Exception:  # an application going away mid-walk: look again
+            seen = None
+        if seen is not None:
+            json.dump(seen, sys.stdout)
+            return 0
+        if time.monotonic() > deadline:
+            print("no window titled %r with a label showing" % arguments.title, file=sys.stderr)
+            return 2
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+// kunci's PinentryPrompt with the real pinentry-gtk-2, pinentry-gnome3 and pinentry-qt on a
+// desktop of the test's own (Xvfb): the holder's keys are typed into the real window, and what
+// the window shows (its title, and through AT-SPI its labels and buttons) must be prompt_text's
+// words. Each dialog is saved as a PNG in KUNCI_PINENTRY_GUI_ARTIFACTS (see
+// scripts/holder-prompt-screenshots).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "agent/prompt/pinentry.hpp"
+#include "agent/prompt/prompt_text.hpp"
+#include "tests/pinentry_gui/desktop.hpp"
+
+namespace kunci::test {
+namespace {
+
+using agent::ConfirmRequest;
+using agent::PinentryText;
+using agent::PinRequest;
+using namespace std::chrono_literals;
+
+/** One pinentry program and what AT-SPI can read of it. */
+struct Flavour {
+    std::string name;     // as in the screenshots' names
+    std::string program;  // its path
+    std::string flavor;   // what it answers to GETINFO flavor
+    /** False where the toolkit's accessibility bridge shows the registry nothing (pinentry-qt
+     *  under Xvfb, see docs/holder-prompts.md): only the title and the behaviour are checked. */
+    bool readable;
+};
+
+void PrintTo(const Flavour& flavour, std::ostream* out) {
+    *out << flavour.name;
+}
+
+const std::string pin = "2468-budi";
+
+PinRequest renewalPin() {
+    PinRequest request;
+    request.origin = "https://ams.bsre.go.id";
+    request.tokenLabel = "Token Budi";
+    request.task = agent::PromptTask::MakeKey;
+    request.subject.holder = agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
+    return request;
+}
+
+PinRequest renewalPinAfterWrongPin() {
+    PinRequest request = renewalPin();
+    request.retry = agent::PinRetry::Again;
+    return request;
+}
+
+ConfirmRequest signatureConsent() {
+    ConfirmRequest request;
+    request.origin = "https://ams.bsre.go.id";
+    request.tokenLabel = "Token Budi";
+    request.subject.holder = agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
+    request.signingCode = "0108 4714 41b7 507e";
+    return request;
+}
+
+/** A button's label as the holder reads it: pinentry's mnemonic mark removed. */
+std::string withoutMnemonic(const std::string& label) {
+    std::string shown;
+    for (std::size_t i = 0; i < label.size(); ++i) {
+        if (label[i] == '_' && i + 1 < label.size()) {
+            ++i;
+        }
+        shown += label[i];
+    }
+    return shown;
+}
+
+/** The key that presses the button labelled label ("alt+i" for "_Izinkan"), or nullopt. */
+std::optional<std::string> mnemonicKey(const std::string& label) {
+    const auto mark = label.find('_');
+    if (mark == std::string::npos || mark + 1 >= label.size()) {
+        return std::nullopt;
+    }
+    return std::string("alt+") + static_cast<char>(std::tolower(label[mark + 1]));
+}
+
+/** A prompt's question asked on a thread of its own, as the agent asks it. When the test ends
+ *  before the prompt answered, the desktop goes, so the pinentry returns and the thread ends. */
+template <typename Answer>
+class Asked {
+public:
+    Asked(Desktop& desktop, std::function<Answer()> ask)
+        : desktop_(desktop), answer_(std::async(std::launch::async, std::move(ask))) {}
+    ~Asked() {
+        if (answer_.valid() && answer_.wait_for(0s) != std::future_status::ready) {
+            desktop_.stop();
+        }
+    }
+    Asked(const Asked&) = delete;
+    Asked& operator=(const Asked&) = delete;
+
+    /** The answer the holder's keys gave; throws when none came within a minute. */
+    Answer get() {
+        if (answer_.wait_for(60s) != std::future_status::ready) {
+            throw std::runtime_error("the prompt did not answer the holder's keys");
+        }
+        return answer_.get();
+    }
+
+private:
+    Desktop& desktop_;
+    std::future<Answer> answer_;
+};
+
+class PinentryGuiTest : public ::testing::TestWithParam<Flavour> {
+protected:
+    const Flavour& flavour() const { return GetParam(); }
+    agent::PinentryPrompt prompt() const { return agent::PinentryPrompt(flavour().program); }
+
+    /** The window titled text.title once it shows, after checking that the holder sees text's
+     *  words in it; saved as NAME-dialog.png. */
+    std::string shownWindow(const PinentryText& text, const std::string& dialog) {
+        const std::string window = desktop_.waitForWindow(text.title);
+        EXPECT_EQ(desktop_.windowName(window), text.title);
+        if (flavour().readable) {
+            const SeenWindow seen = desktop_.read(text.title);
+            const auto shows = [](const std::vector<std::string>& all, const std::string& one) {
+                return std::find(all.begin(), all.end(), one) != all.end();
+            };
+            EXPECT_TRUE(shows(seen.labels, text.description)) << text.description;
+            if (!text.prompt.empty()) {
+                EXPECT_TRUE(shows(seen.labels, text.prompt)) << text.prompt;
+            }
+            if (text.error) {
+                EXPECT_TRUE(shows(seen.labels, *text.error)) << *text.error;
+            }
+            EXPECT_TRUE(shows(seen.buttons, withoutMnemonic(text.ok))) << text.ok;
+            EXPECT_TRUE(shows(seen.buttons, withoutMnemonic(text.cancel))) << text.cancel;
+        }
+        if (const char* artifacts = std::getenv("KUNCI_PINENTRY_GUI_ARTIFACTS")) {
+            desktop_.screenshot(window, std::filesystem::path(artifacts) /
+                                            (flavour().name + "-" + dialog + ".png"));
+        }
+        return window;
+    }
+
+    /** Whether this flavour asks consent with CONFIRM (else by a typed word), and the words. */
+    bool consentByConfirm() const { return agent::confirmRefusesByDefault(flavour().flavor); }
+    PinentryText consentText(const ConfirmRequest& request) const {
+        return consentByConfirm() ? agent::pinentryText(request)
+                                  : agent::typedConsentText(request);
+    }
+
+    Desktop desktop_;
+};
+
+TEST_P(PinentryGuiTest, RenewalPinPromptShowsOurWordsAndReturnsThePinTyped) {
+    const PinRequest request = renewalPin();
+    Asked<std::optional<agent::Secret>> asked(desktop_, [&] { return prompt().askPin(request); });
+    const std::string window = shownWindow(agent::pinentryText(request), "pin");
+    desktop_.type(window, pin);
+    desktop_.press(window, "Return");
+    const auto typed = asked.get();
+    ASSERT_TRUE(typed.has_value());
+    EXPECT_EQ(typed->view(), pin);
+}
+
+TEST_P(PinentryGuiTest, PinPromptAfterAWrongPinShowsTheRetryTextAndEscapeCancels) {
+    const PinRequest request = renewalPinAfterWrongPin();
+    ASSERT_TRUE(agent::pinentryText(request).error.has_value());
+    Asked<std::optional<agent::Secret>> asked(desktop_, [&] { return prompt().askPin(request); });
+    const std::string window = shownWindow(agent::pinentryText(request), "pin-retry");
+    desktop_.type(window, pin);
+    desktop_.press(window, "Escape");
+    EXPECT_FALSE(asked.get().has_value());
+}
+
+TEST_P(PinentryGuiTest, ConsentAnsweredWithAnUntouchedReturnRefuses) {
+    const ConfirmRequest request = signatureConsent();
+    Asked<bool> asked(desktop_, [&] { return prompt().confirm(request); });
+    const std::string window = shownWindow(consentText(request), "consent");
+    desktop_.press(window, "Return");
+    EXPECT_FALSE(asked.get());
+}
+
+TEST_P(PinentryGuiTest, ConsentAnsweredWithEscapeRefuses) {
+    const ConfirmRequest request = signatureConsent();
+    Asked<bool> asked(desktop_, [&] { return prompt().confirm(request); });
+    const std::string window = desktop_.waitForWindow(consentText(request).title);
+    desktop_.press(window, "Escape");
+    EXPECT_FALSE(asked.get());
+}
+
+TEST_P(PinentryGuiTest, ConsentWithAWrongWordTypedRefuses) {
+    if (consentByConfirm()) {
+        GTEST_SKIP() << flavour().name << " asks consent with buttons, not a typed word";
+    }
+    const ConfirmRequest request = signatureConsent();
+    Asked<bool> asked(desktop_, [&] { return prompt().confirm(request); });
+    const std::string window = desktop_.waitForWindow(consentText(request).title);
+    desktop_.type(window, "ya");
+    desktop_.press(window, "Return");
+    EXPECT_FALSE(asked.get());
+}
+
+TEST_P(PinentryGuiTest, ConsentGivenExplicitlyAllows) {
+    const ConfirmRequest request = signatureConsent();
+    const PinentryText text = consentText(request);
+    Asked<bool> asked(desktop_, [&] { return prompt().confirm(request); });
+    const std::string window = desktop_.waitForWindow(text.title);
+    if (consentByConfirm()) {
+        const auto allow = mnemonicKey(text.ok);
+        ASSERT_TRUE(allow.has_value()) << "no mnemonic in " << text.ok;
+        desktop_.press(window, *allow);
+    } else {
+        desktop_.type(window, agent::typedConsentWord(request));
+        desktop_.press(window, "Return");
+    }
+    EXPECT_TRUE(asked.get());
+}
+
+INSTANTIATE_TEST_SUITE_P(Pinentries, PinentryGuiTest,
+                         ::testing::Values(Flavour{"gtk2", KUNCI_PINENTRY_GTK2, "gtk2", true},
+                                           Flavour{"gnome3", KUNCI_PINENTRY_GNOME3, "gnome3",
+                                                   true},
+                                           Flavour{"qt", KUNCI_PINENTRY_QT, "qt", false}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace kunci::test
