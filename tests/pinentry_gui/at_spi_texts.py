@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Prints, as JSON, what the holder sees in the top-level window named TITLE: the text of every
-label and the name of every button that is showing, read through AT-SPI (the accessibility bus
-of the session in DBUS_SESSION_BUS_ADDRESS). Widgets a dialog keeps hidden (gcr's "Confirm:"
-field, an empty error line) are left out. Waits at most --timeout seconds for such a window with
-a label showing: exits 2 when none came."""
+"""Prints, as JSON, what the holder sees in the windows of the program with process id PID: the
+text of every label and the name of every button that is showing, read through AT-SPI (the
+accessibility bus of the session in DBUS_SESSION_BUS_ADDRESS). Widgets a dialog keeps hidden
+(gcr's "Confirm:" field, an empty error line) are left out. By process, not by title: Qt gives
+its dialog no accessible name. Waits at most --timeout seconds for a window of PID with a label
+showing: exits 2 when none came."""
 
 import argparse
 import json
@@ -35,15 +36,15 @@ def collect(accessible, seen):
         collect(child, seen)
 
 
-def find_window(title):
+def find_window(pid):
     desktop = pyatspi.Registry.getDesktop(0)
     for app_index in range(desktop.childCount):
         application = desktop.getChildAtIndex(app_index)
-        if application is None:
+        if application is None or application.get_process_id() != pid:
             continue
         for index in range(application.childCount):
             window = application.getChildAtIndex(index)
-            if window is not None and window.name == title and shown(window):
+            if window is not None and shown(window):
                 seen = {"labels": [], "buttons": []}
                 collect(window, seen)
                 if seen["labels"]:
@@ -53,20 +54,20 @@ def find_window(title):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--title", required=True)
+    parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=30.0)
     arguments = parser.parse_args()
     deadline = time.monotonic() + arguments.timeout
     while True:
         try:
-            seen = find_window(arguments.title)
+            seen = find_window(arguments.pid)
         except Exception:  # an application going away mid-walk: look again
             seen = None
         if seen is not None:
             json.dump(seen, sys.stdout)
             return 0
         if time.monotonic() > deadline:
-            print("no window titled %r with a label showing" % arguments.title, file=sys.stderr)
+            print("no window of process %d with a label showing" % arguments.pid, file=sys.stderr)
             return 2
         time.sleep(0.1)
 

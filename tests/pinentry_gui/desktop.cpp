@@ -10,10 +10,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 namespace kunci::test {
 
@@ -161,6 +160,11 @@ void Desktop::startBus() {
     }
     busPid_ = static_cast<pid_t>(std::stol(pid));
     ::setenv("DBUS_SESSION_BUS_ADDRESS", busAddress_.c_str(), 1);
+    // What a screen reader does when it starts: Qt registers with the accessibility registry
+    // only once this is true (GTK registers regardless). Activates the accessibility bus.
+    check({KUNCI_GDBUS, "call", "--session", "--dest", "org.a11y.Bus", "--object-path",
+           "/org/a11y/bus", "--method", "org.freedesktop.DBus.Properties.Set", "org.a11y.Status",
+           "IsEnabled", "<true>"});
 }
 
 std::string Desktop::waitForWindow(const std::string& title) const {
@@ -177,9 +181,10 @@ std::string Desktop::windowName(const std::string& window) const {
     return check({KUNCI_XDOTOOL, "getwindowname", window});
 }
 
-SeenWindow Desktop::read(const std::string& title) const {
-    const std::string json = check(
-        {KUNCI_PYTHON3, KUNCI_AT_SPI_TEXTS, "--title", title, "--timeout", windowWaitSeconds});
+SeenWindow Desktop::read(const std::string& window) const {
+    const std::string pid = check({KUNCI_XDOTOOL, "getwindowpid", window});
+    const std::string json =
+        check({KUNCI_PYTHON3, KUNCI_AT_SPI_TEXTS, "--pid", pid, "--timeout", windowWaitSeconds});
     const auto parsed = nlohmann::json::parse(json);
     return {parsed.at("labels").get<std::vector<std::string>>(),
             parsed.at("buttons").get<std::vector<std::string>>()};

@@ -22,8 +22,9 @@ struct SeenWindow {
 /** A desktop of its own for the prompts a test drives: Xvfb (1366x768x24) on a display number
  *  it picked itself, a D-Bus session bus (gcr-prompter and the accessibility bus are D-Bus
  *  activated on it) and a private XDG_RUNTIME_DIR. The constructor points this process's
- *  environment at it (a pinentry inherits it) and turns accessibility on in GTK 2 and Qt. The
- *  destructor kills and reaps every process it started, and those they started. */
+ *  environment at it (a pinentry inherits it) and turns accessibility on in GTK 2 and Qt, as
+ *  with a screen reader running. The destructor kills and reaps every process it started, and
+ *  those they started. */
 class Desktop {
 public:
     /** Throws std::runtime_error when Xvfb or the bus does not start. */
@@ -40,8 +41,9 @@ public:
     std::string waitForWindow(const std::string& title) const;
     /** The window's name as the X server has it (what a window manager shows as its title). */
     std::string windowName(const std::string& window) const;
-    /** The labels and buttons of the window titled title, through AT-SPI. */
-    SeenWindow read(const std::string& title) const;
+    /** The labels and buttons showing in the windows of window's program, through AT-SPI,
+     *  waiting at most 30 s for one to show a label. */
+    SeenWindow read(const std::string& window) const;
     /** Gives window the keyboard focus, then types text or presses keys (xdotool's names, e.g.
      *  "Return", "alt+i") as a holder's keyboard would. */
     void type(const std::string& window, const std::string& text) const;

@@ -48,7 +48,8 @@ PinRequest renewalPin() {
     request.origin = "https://ams.bsre.go.id";
     request.tokenLabel = "Token Budi";
     request.task = agent::PromptTask::MakeKey;
-    request.subject.holder = agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
+    request.subject.holder =
+        agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
     return request;
 }
 
@@ -62,7 +63,8 @@ ConfirmRequest signatureConsent() {
     ConfirmRequest request;
     request.origin = "https://ams.bsre.go.id";
     request.tokenLabel = "Token Budi";
-    request.subject.holder = agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
+    request.subject.holder =
+        agent::CertificateHolder{"Budi Santoso", "Badan Siber dan Sandi Negara"};
     request.signingCode = "0108 4714 41b7 507e";
     return request;
 }
@@ -127,7 +129,7 @@ protected:
         const std::string window = desktop_.waitForWindow(text.title);
         EXPECT_EQ(desktop_.windowName(window), text.title);
         if (flavour().readable) {
-            const SeenWindow seen = desktop_.read(text.title);
+            const SeenWindow seen = desktop_.read(window);
             const auto shows = [](const std::vector<std::string>& all, const std::string& one) {
                 return std::find(all.begin(), all.end(), one) != all.end();
             };
@@ -151,8 +153,7 @@ protected:
     /** Whether this flavour asks consent with CONFIRM (else by a typed word), and the words. */
     bool consentByConfirm() const { return agent::confirmRefusesByDefault(flavour().flavor); }
     PinentryText consentText(const ConfirmRequest& request) const {
-        return consentByConfirm() ? agent::pinentryText(request)
-                                  : agent::typedConsentText(request);
+        return consentByConfirm() ? agent::pinentryText(request) : agent::typedConsentText(request);
     }
 
     Desktop desktop_;
@@ -225,9 +226,8 @@ TEST_P(PinentryGuiTest, ConsentGivenExplicitlyAllows) {
 
 INSTANTIATE_TEST_SUITE_P(Pinentries, PinentryGuiTest,
                          ::testing::Values(Flavour{"gtk2", KUNCI_PINENTRY_GTK2, "gtk2", true},
-                                           Flavour{"gnome3", KUNCI_PINENTRY_GNOME3, "gnome3",
-                                                   true},
-                                           Flavour{"qt", KUNCI_PINENTRY_QT, "qt", false}),
+                                           Flavour{"gnome3", KUNCI_PINENTRY_GNOME3, "gnome3", true},
+                                           Flavour{"qt", KUNCI_PINENTRY_QT, "qt", true}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace
