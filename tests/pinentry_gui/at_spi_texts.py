@@ -5,7 +5,8 @@ text of every label and the name of every button that is showing, read through A
 accessibility bus of the session in DBUS_SESSION_BUS_ADDRESS). Widgets a dialog keeps hidden
 (gcr's "Confirm:" field, an empty error line) are left out. By process, not by title: Qt gives
 its dialog no accessible name. Waits at most --timeout seconds for a window of PID with a label
-showing: exits 2 when none came."""
+showing: exits 2 when none came. Without --pid, only starts the registry (Qt registers with it
+only when it runs by the time Qt starts)."""
 
 import argparse
 import json
@@ -54,9 +55,12 @@ def find_window(pid):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pid", type=int, required=True)
+    parser.add_argument("--pid", type=int)
     parser.add_argument("--timeout", type=float, default=30.0)
     arguments = parser.parse_args()
+    if arguments.pid is None:
+        pyatspi.Registry.getDesktop(0)
+        return 0
     deadline = time.monotonic() + arguments.timeout
     while True:
         try:

@@ -161,10 +161,11 @@ void Desktop::startBus() {
     busPid_ = static_cast<pid_t>(std::stol(pid));
     ::setenv("DBUS_SESSION_BUS_ADDRESS", busAddress_.c_str(), 1);
     // What a screen reader does when it starts: Qt registers with the accessibility registry
-    // only once this is true (GTK registers regardless). Activates the accessibility bus.
+    // only once this is true (GTK registers regardless) and the registry runs.
     check({KUNCI_GDBUS, "call", "--session", "--dest", "org.a11y.Bus", "--object-path",
            "/org/a11y/bus", "--method", "org.freedesktop.DBus.Properties.Set", "org.a11y.Status",
            "IsEnabled", "<true>"});
+    check({KUNCI_PYTHON3, KUNCI_AT_SPI_TEXTS});
 }
 
 std::string Desktop::waitForWindow(const std::string& title) const {
