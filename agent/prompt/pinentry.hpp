@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/config/options.hpp"
 #include "agent/core/pin_prompt.hpp"
@@ -25,8 +26,12 @@ public:
      *  started, fails, or does not speak Assuan. */
     std::optional<Secret> askPin(const PinRequest& request) const override;
     /** True when the holder chose Allow; false for Refuse, cancel, no answer in time, any
-     *  error pinentry reports to CONFIRM, or a pinentry that fails or ends once asked. Throws
-     *  PromptUnavailable as askPin does while the question is being set up. */
+     *  error pinentry reports to the question, or a pinentry that fails or ends once asked.
+     *  The question is a CONFIRM (pinentryText(ConfirmRequest)) where the pinentry's flavour
+     *  answers an untouched dialog with Refuse (confirmRefusesByDefault); elsewhere a GETPIN
+     *  (typedConsentText) that allows only when the holder typed typedConsentWord, so that
+     *  Return, Escape or closing the dialog refuses in every flavour. Throws PromptUnavailable
+     *  as askPin does while the question is being set up. */
     bool confirm(const ConfirmRequest& request) const override;
 
     const std::string& program() const { return program_; }
@@ -34,6 +39,11 @@ public:
 private:
     std::string program_;
 };
+
+/** True for the pinentry flavours (GETINFO flavor) whose CONFIRM dialog, untouched and answered
+ *  with Return, refuses: gtk2 and qt (measured, docs/holder-prompts.md). Every other flavour, an
+ * unknown one and a pinentry that names none included, is asked for consent by typing. */
+bool confirmRefusesByDefault(std::string_view flavor);
 
 /** The prompt the agent should use (protocol section 5): none with --no-pinentry; the given
  *  program with --pinentry (on Windows too: Gpg4win's pinentry-w32 speaks Assuan); otherwise,

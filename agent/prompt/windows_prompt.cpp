@@ -36,8 +36,9 @@ constexpr short labelWidth = 42;
 constexpr short lineHeight = 9;
 constexpr short buttonWidth = 60;
 constexpr short buttonHeight = 22;
-/** About how many characters fit on one line of a field's value. */
+/** About how many characters fit on one line of a field's value, and of a full-width paragraph. */
 constexpr std::size_t charactersPerLine = 52;
+constexpr std::size_t paragraphCharacters = 66;
 
 /** A DLGTEMPLATE with its items, written as the words Windows reads (DWORD-aligned items). */
 class DialogTemplate {
@@ -98,11 +99,19 @@ private:
     std::size_t countAt_ = 0;
 };
 
-short linesFor(const std::string& text, short fewest) {
-    const std::size_t breaks = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-    const std::size_t lines =
-        std::max(breaks + 1, (text.size() + charactersPerLine - 1) / charactersPerLine);
-    return static_cast<short>(std::clamp<std::size_t>(lines, static_cast<std::size_t>(fewest), 6));
+/** The lines text takes when about perLine characters fit on one: each of its lines, wrapped. */
+short linesFor(const std::string& text, short fewest, std::size_t perLine) {
+    std::size_t lines = 0;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        lines += std::max<std::size_t>(1, (end - start + perLine - 1) / perLine);
+        if (end == text.size()) {
+            break;
+        }
+        start = end + 1;
+    }
+    return static_cast<short>(std::clamp<std::size_t>(lines, static_cast<std::size_t>(fewest), 12));
 }
 
 /** Statics never read '&' as a mnemonic: the values come from the page and the token. */
@@ -113,11 +122,15 @@ DialogTemplate layout(const DialogText& text, bool withPinBox, short& height) {
     DialogTemplate dialog(widen(text.title), 0);
     const short wide = dialogWidth - 2 * margin;
     short y = margin;
-    dialog.add(0xFFFF, staticClass, staticStyle, margin, y, wide, 2 * lineHeight,
-               widen(text.intro));
-    y += 2 * lineHeight + 8;
+    const auto paragraph = [&](WORD id, const std::string& words, short gap) {
+        const short rows = linesFor(words, 2, paragraphCharacters);
+        dialog.add(id, staticClass, staticStyle, margin, y, wide, rows * lineHeight, widen(words));
+        y += rows * lineHeight + gap;
+    };
+    paragraph(0xFFFF, text.intro, 8);
     for (const auto& field : text.fields) {
-        const short rows = std::max(linesFor(field.label, 1), linesFor(field.value, 1));
+        const short rows = std::max(linesFor(field.label, 1, charactersPerLine),
+                                    linesFor(field.value, 1, charactersPerLine));
         dialog.add(0xFFFF, staticClass, staticStyle, margin, y, labelWidth, rows * lineHeight,
                    widen(field.label));
         dialog.add(0xFFFF, staticClass, staticStyle, margin + labelWidth + 3, y,
@@ -125,14 +138,11 @@ DialogTemplate layout(const DialogText& text, bool withPinBox, short& height) {
         y += rows * lineHeight + 5;
     }
     y += 3;
+    paragraph(0xFFFF, text.effect, 8);
     if (text.warning) {
-        dialog.add(warningId, staticClass, staticStyle, margin, y, wide, 2 * lineHeight,
-                   widen(*text.warning));
-        y += 2 * lineHeight + 5;
+        paragraph(warningId, *text.warning, 5);
     }
-    dialog.add(0xFFFF, staticClass, staticStyle, margin, y, wide, 2 * lineHeight,
-               widen(text.question));
-    y += 2 * lineHeight + 3;
+    paragraph(0xFFFF, text.question, 3);
     if (withPinBox) {
         dialog.add(pinBoxId, editClass, ES_PASSWORD | ES_AUTOHSCROLL | WS_BORDER | WS_TABSTOP,
                    margin, y, wide, 14, L"");

@@ -108,11 +108,11 @@ std::string requireKeyId(const Json& params, const char* field) {
     throw ipc::invalidParams(field, std::string(field) + " must be a key id in hex");
 }
 
-Credentials takeCredentials(Json& params, std::string action) {
+Credentials takeCredentials(Json& params, PromptTask task) {
     Credentials credentials;
     credentials.pin = takeSecret(params, "pin");
     credentials.allowFinalTry = optionalBool(params, "allowFinalTry");
-    credentials.action = std::move(action);
+    credentials.task = task;
     return credentials;
 }
 
@@ -185,18 +185,18 @@ std::vector<std::string> chainFrom(const Json& params) {
 /** A request whose fields come first and the holder's credentials (pin, allowFinalTry) last;
  *  the PIN wiped from params whatever is refused. */
 template <class Request, class Fields>
-Request withCredentials(Json& params, std::string action, Fields fields) {
+Request withCredentials(Json& params, PromptTask task, Fields fields) {
     const PinScrub scrub(params);
     Request request;
     fields(request);
-    request.credentials = takeCredentials(params, std::move(action));
+    request.credentials = takeCredentials(params, task);
     return request;
 }
 
-RenewalChangeRequest parseRenewalChange(Json& params, std::string action) {
-    return withCredentials<RenewalChangeRequest>(
-        params, std::move(action),
-        [&](RenewalChangeRequest& request) { request.renewal = requireString(params, "renewal"); });
+RenewalChangeRequest parseRenewalChange(Json& params, PromptTask task) {
+    return withCredentials<RenewalChangeRequest>(params, task, [&](RenewalChangeRequest& request) {
+        request.renewal = requireString(params, "renewal");
+    });
 }
 
 }  // namespace
@@ -218,23 +218,26 @@ std::optional<Secret> takeSecret(Json& params, const char* field) {
 
 CertificatesListRequest parseCertificatesList(Json& params) {
     return withCredentials<CertificatesListRequest>(
-        params, "list the token's certificates",
+        params, PromptTask::ReadCertificates,
         [&](CertificatesListRequest& request) { request.token = requireString(params, "token"); });
 }
 
 BeginRequest parseRenewalBegin(Json& params) {
-    return withCredentials<BeginRequest>(params, "generate a new key pair for a renewal",
-                                         [&](BeginRequest& request) {
-                                             request.token = requireString(params, "token");
-                                             request.keySpec = keySpecFrom(params);
-                                             request.subject = subjectFrom(params);
-                                             request.replaces = optionalKeyId(params, "replaces");
-                                         });
+    BeginRequest request =
+        withCredentials<BeginRequest>(params, PromptTask::MakeKey, [&](BeginRequest& parsed) {
+            parsed.token = requireString(params, "token");
+            parsed.keySpec = keySpecFrom(params);
+            parsed.subject = subjectFrom(params);
+            parsed.replaces = optionalKeyId(params, "replaces");
+        });
+    // The renewal engine names the replaced certificate's holder instead when the token has it.
+    request.credentials.subject.holder = holderOf(request.subject);
+    return request;
 }
 
 CompleteRequest parseRenewalComplete(Json& params) {
     return withCredentials<CompleteRequest>(
-        params, "install a renewed certificate", [&](CompleteRequest& request) {
+        params, PromptTask::InstallCertificate, [&](CompleteRequest& request) {
             request.renewal = requireString(params, "renewal");
             request.certificate = requireString(params, "certificate");
             request.chain = chainFrom(params);
@@ -242,11 +245,11 @@ CompleteRequest parseRenewalComplete(Json& params) {
 }
 
 RenewalChangeRequest parseRenewalCancel(Json& params) {
-    return parseRenewalChange(params, "cancel a renewal and delete its new key");
+    return parseRenewalChange(params, PromptTask::CancelRenewal);
 }
 
 RenewalChangeRequest parseRenewalRetire(Json& params) {
-    return parseRenewalChange(params, "delete the certificate and key a renewal replaced");
+    return parseRenewalChange(params, PromptTask::RetireOld);
 }
 
 SignRequest parseSignRequest(Json& params) {
@@ -254,6 +257,7 @@ SignRequest parseSignRequest(Json& params) {
     // First, so that the PIN is wiped from the params whatever else is wrong with them.
     request.credentials.pin = takeSecret(params, "pin");
     request.credentials.allowFinalTry = optionalBool(params, "allowFinalTry");
+    request.credentials.task = PromptTask::Sign;
     request.token = requireString(params, "token");
     request.keyId = requireKeyId(params, "keyId");
 

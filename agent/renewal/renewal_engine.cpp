@@ -50,6 +50,17 @@ std::string labelFor(const SubjectFields& subject) {
     return "kunci " + now().substr(0, 10);
 }
 
+/** Names, in the prompt, the holder of the certificate a renewal replaces, when the token shows
+ *  it before login; the holder named so far stays otherwise. */
+void nameReplacedHolder(const pkcs11::Session& session, const std::string& replaces,
+                        Credentials& credentials) {
+    const auto replaced =
+        onToken([&] { return certificateWithId(session, keyIdBytesOf(replaces)); });
+    if (replaced) {
+        credentials.subject.holder = holderOf(replaced->subject());
+    }
+}
+
 Failure stateError(const Renewal& renewal, const std::string& action) {
     return Failure(Reason::RenewalState,
                    "The renewal is " + toString(renewal.state) + " and cannot be " + action + ".");
@@ -169,6 +180,9 @@ BeginResult RenewalEngine::begin(BeginRequest request, const std::string& origin
     }
     pkcs11::Session session =
         onToken([&] { return pkcs11::Session(*token.module, token.slot.id); });
+    if (request.replaces) {
+        nameReplacedHolder(session, *request.replaces, request.credentials);
+    }
     logIn(session, token, request.credentials);
 
     if (request.replaces) {
@@ -292,6 +306,7 @@ CertificateView RenewalEngine::complete(CompleteRequest request, AuditTrail& tra
     if (token.info.flags.writeProtected) {
         throw Failure(Reason::TokenWriteProtected, "The token is write-protected.");
     }
+    request.credentials.subject.holder = holderOf(renewal.subject);
     onToken([&] {
         pkcs11::Session session(*token.module, token.slot.id);
         logInIfOffered(session, token, request.credentials);
@@ -354,6 +369,7 @@ Renewal RenewalEngine::cancel(const std::string& renewalId, Credentials credenti
         throw Failure(Reason::RenewalState,
                       "The renewal's certificate is already on the token; complete it instead.");
     }
+    credentials.subject.holder = holderOf(renewal.subject);
     logIn(session, token, credentials);
     if (renewal.state != RenewalState::Cancelled) {
         renewal.state = RenewalState::Cancelled;
@@ -384,6 +400,8 @@ Renewal RenewalEngine::retire(const std::string& renewalId, Credentials credenti
     auto guard = locks_.acquire(token.id);
     onToken([&] {
         pkcs11::Session session(*token.module, token.slot.id);
+        credentials.subject.holder = holderOf(renewal.subject);
+        nameReplacedHolder(session, *renewal.replaces, credentials);
         logIn(session, token, credentials);
         for (auto handle : session.findById(replaced)) {
             session.destroy(handle);

@@ -13,10 +13,8 @@
 namespace kunci::agent {
 namespace {
 
-// How many of the digest's bytes the holder is shown.
-constexpr std::size_t shownDigestBytes = 8;
-// Keeps a long CN or label from pushing the digest out of the prompt's view.
-constexpr std::size_t maxShownName = 80;
+// How many of the digest's bytes the signing code shows.
+constexpr std::size_t signingCodeBytes = 8;
 
 /** A hash the digest's length implies, with what PKCS#11 and PKCS#1 call it. */
 struct Hash {
@@ -79,18 +77,7 @@ std::string stringOf(const std::optional<pkcs11::Bytes>& bytes) {
 
 KeyView lookAt(const pkcs11::Session& session, const pkcs11::Bytes& keyId) {
     KeyView view;
-    for (auto handle : session.findByClass(CKO_CERTIFICATE, &keyId)) {
-        const auto value = session.attributeIfPresent(handle, CKA_VALUE);
-        if (!value) {
-            continue;
-        }
-        try {
-            view.certificate = Certificate::fromDer(*value);
-            break;
-        } catch (const CertificateInvalid&) {
-            continue;  // not X.509: it names no one
-        }
-    }
+    view.certificate = certificateWithId(session, keyId);
     std::string publicLabel;
     std::optional<KeyKind> publicKind;
     for (auto handle : session.findByClass(CKO_PUBLIC_KEY, &keyId)) {
@@ -131,42 +118,13 @@ KeyView lookAt(const pkcs11::Session& session, const pkcs11::Bytes& keyId) {
     return view;
 }
 
-/** A name shown to the holder: no control characters (they could fake lines of the prompt),
- *  and not so long that it hides the digest. */
-std::string shownName(const std::string& name) {
-    std::string shown;
-    for (const char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        shown += (byte < 0x20 || byte == 0x7f) ? '?' : c;
+/** For which certificate the holder is asked: the one with the key's id, else the key's label
+ *  (prompt_text shows it safely and says what its date is). */
+PromptSubject promptSubject(const KeyView& view) {
+    if (view.certificate) {
+        return {holderOf(view.certificate->subject()), view.label};
     }
-    if (shown.size() > maxShownName) {
-        std::size_t cut = maxShownName;
-        while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xc0) == 0x80) {
-            --cut;  // not inside a UTF-8 sequence
-        }
-        shown = shown.substr(0, cut) + "\u2026";
-    }
-    return shown;
-}
-
-std::string commonName(const Certificate& certificate) {
-    return firstCommonName(certificate.subject()).value_or(std::string());
-}
-
-/** What the holder consents to: whose key, and which digest (its first bytes). */
-std::string describe(const KeyView& view, const SignRequest& request) {
-    std::string whose;
-    const std::string cn = view.certificate ? commonName(*view.certificate) : std::string();
-    if (!cn.empty()) {
-        whose = "CN=" + shownName(cn);
-    } else if (!view.label.empty()) {
-        whose = "the key \"" + shownName(view.label) + "\"";
-    } else {
-        whose = "the key " + request.keyId.substr(0, 2 * shownDigestBytes);
-    }
-    const std::size_t shown = std::min(shownDigestBytes, request.digest.size());
-    return "sign for " + whose + ", digest " + toHex(std::span(request.digest.data(), shown)) +
-           "\u2026";
+    return {std::nullopt, view.label};
 }
 
 /** How one signature is made. */
@@ -257,6 +215,15 @@ bool isRsaAlgorithm(const std::string& algorithm) {
     return algorithm == algorithmPkcs1 || algorithm == algorithmPss;
 }
 
+std::string signingCode(std::span<const unsigned char> digest) {
+    const std::string hex = toHex(digest.first(std::min(signingCodeBytes, digest.size())));
+    std::string code;
+    for (std::size_t i = 0; i < hex.size(); i += 4) {
+        code += (i == 0 ? "" : " ") + hex.substr(i, 4);
+    }
+    return code;
+}
+
 const char* hashNameOfDigestLength(std::size_t length) {
     const Hash* hash = hashOfLength(length);
     return hash != nullptr ? hash->name : nullptr;
@@ -297,7 +264,8 @@ SignResult SigningService::sign(SignRequest request, AuditTrail& trail) {
         throw Failure(Reason::PinRequired,
                       "No PIN was given and no prompt can ask the holder to consent.");
     }
-    credentials.action = describe(before, request);
+    credentials.subject = promptSubject(before);
+    credentials.signingCode = signingCode(request.digest);
     logIn(session, token, credentials);
 
     const KeyView after = onToken([&] { return lookAt(session, *keyId); });
@@ -312,9 +280,12 @@ SignResult SigningService::sign(SignRequest request, AuditTrail& trail) {
     if (!consentByPinPrompt && credentials.prompt != nullptr) {
         bool consented = false;
         try {
-            consented = credentials.prompt->confirm(
-                ConfirmRequest{credentials.origin, token.info.label, describe(after, request),
-                               credentials.granted});
+            consented =
+                credentials.prompt->confirm(ConfirmRequest{.origin = credentials.origin,
+                                                           .tokenLabel = token.info.label,
+                                                           .subject = promptSubject(after),
+                                                           .signingCode = credentials.signingCode,
+                                                           .granted = credentials.granted});
         } catch (const PromptUnavailable&) {
             // Headless after all: the page-given PIN, or the PIN typed on the pad, consents.
             if (!pinGiven && !pinPad) {

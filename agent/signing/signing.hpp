@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "agent/audit/audit_trail.hpp"
@@ -17,6 +18,12 @@ inline constexpr const char* algorithmEcdsa = "ECDSA";
 
 /** True for the two RSA algorithms. */
 bool isRsaAlgorithm(const std::string& algorithm);
+/** The signing code the prompt shows and the page shows beside its button (kunci.js's
+ *  signingCode): the first 8 bytes of the digest that is signed (for `data`, its SHA-256) as 16
+ *  lower-case hex digits in 4 groups of 4, "0108 4714 41b7 507e" (docs/protocol-notes.md,
+ *  "Signing code"). A digest shorter than 8 bytes gives its own bytes. */
+std::string signingCode(std::span<const unsigned char> digest);
+
 /** "SHA-256" | "SHA-384" | "SHA-512" for a digest of 32, 48 or 64 bytes; null for any other. */
 const char* hashNameOfDigestLength(std::size_t length);
 
@@ -56,8 +63,8 @@ public:
      *  the signature, the algorithm used and the PEM of the certificate with that CKA_ID when the
      *  token holds one. Fills trail.token/keyId/digest (hex).
      *
-     *  Consent: with no PIN given, the native PIN prompt (its action names the certificate's CN,
-     *  or the key's label, and the digest's first 8 bytes) is the consent. With a PIN given, or a
+     *  Consent: with no PIN given, the native PIN prompt (naming the certificate's holder, or
+     *  the key's label, and showing the signing code) is the consent. With a PIN given, or a
      *  PIN pad, or a token without a user PIN, and a prompt: its confirmation, before signing
      *  (refused -> UserCancelled, nothing signed; prompt unavailable -> the page-given PIN or
      *  the PIN pad is the consent). With no prompt, no PIN and no PIN pad: PinRequired. */

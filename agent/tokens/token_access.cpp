@@ -64,20 +64,20 @@ void logInWith(pkcs11::Session& session, const TokenRef& token, const Secret& pi
     }
 }
 
-std::string retryMessage(const pkcs11::TokenFlags& flags) {
-    if (flags.pinFinalTry) {
-        return "Wrong PIN. This is the final try: one more wrong PIN locks the token.";
-    }
-    if (flags.pinCountLow) {
-        return "Wrong PIN. Few tries are left before the token locks.";
-    }
-    return "Wrong PIN. Please try again.";
+/** A wrong PIN's retry: calm unless the token reports the final try (a "count low" follows any
+ *  failure on SoftHSM, so it says nothing to the holder). */
+PinRetry retryAfter(const pkcs11::TokenFlags& flags) {
+    return flags.pinFinalTry ? PinRetry::FinalTry : PinRetry::Again;
 }
 
 /** Asks the holder through the native prompt, again after a wrong PIN while the token allows. */
 void logInByPrompt(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {
-    PinRequest request{credentials.origin, token.info.label, credentials.action, std::nullopt,
-                       credentials.granted};
+    PinRequest request{.origin = credentials.origin,
+                       .tokenLabel = token.info.label,
+                       .task = credentials.task,
+                       .subject = credentials.subject,
+                       .signingCode = credentials.signingCode,
+                       .granted = credentials.granted};
     for (int attempt = 1;; ++attempt) {
         std::optional<Secret> pin;
         try {
@@ -98,12 +98,40 @@ void logInByPrompt(pkcs11::Session& session, const TokenRef& token, Credentials&
             }
             const pkcs11::TokenFlags flags = error.pinFlags.value_or(pkcs11::TokenFlags{});
             refuseRiskyLogin(flags, credentials.allowFinalTry);
-            request.retryMessage = retryMessage(flags);
+            request.retry = retryAfter(flags);
         }
     }
 }
 
 }  // namespace
+
+std::optional<Certificate> certificateWithId(const pkcs11::Session& session,
+                                             const pkcs11::Bytes& keyId) {
+    for (auto handle : session.findByClass(CKO_CERTIFICATE, &keyId)) {
+        const auto value = session.attributeIfPresent(handle, CKA_VALUE);
+        if (!value) {
+            continue;
+        }
+        try {
+            return Certificate::fromDer(*value);
+        } catch (const CertificateInvalid&) {
+            continue;  // not X.509: it names no one
+        }
+    }
+    return std::nullopt;
+}
+
+CertificateHolder holderOf(const SubjectFields& subject) {
+    CertificateHolder holder;
+    for (const auto& [name, value] : subject) {
+        if (name == "CN" && holder.name.empty()) {
+            holder.name = value;
+        } else if (name == "O" && holder.organisation.empty()) {
+            holder.organisation = value;
+        }
+    }
+    return holder;
+}
 
 void logIn(pkcs11::Session& session, const TokenRef& token, Credentials& credentials) {
     // Read the flags fresh: they may have changed since the token was listed.

@@ -9,6 +9,8 @@
 #include "agent/core/failure.hpp"
 #include "agent/core/pin_prompt.hpp"
 #include "agent/core/secret.hpp"
+#include "agent/crypto/certificate.hpp"
+#include "agent/crypto/subject.hpp"
 #include "agent/tokens/token_registry.hpp"
 #include "pkcs11/session.hpp"
 
@@ -47,10 +49,21 @@ struct Credentials {
     bool allowFinalTry = false;
     /** Asked when no PIN is given and the reader has no PIN pad; null: no prompt available. */
     const PinPrompt* prompt = nullptr;
-    std::string origin;                               // named in the prompt
-    std::string action;                               // named in the prompt
-    std::optional<GrantedBy> granted = std::nullopt;  // said in the prompt
+    // What the prompt says: who asks, what happens, for which certificate.
+    std::string origin;
+    PromptTask task = PromptTask::ReadCertificates;
+    PromptSubject subject = {};
+    std::string signingCode = {};
+    std::optional<GrantedBy> granted = std::nullopt;
 };
+
+/** The X.509 certificate the session sees with CKA_ID keyId (the first one that parses), if any.
+ *  Before login a session sees the public objects, certificates among them. */
+std::optional<Certificate> certificateWithId(const pkcs11::Session& session,
+                                             const pkcs11::Bytes& keyId);
+
+/** The holder a certificate's subject (or a request's) names, for the prompt: its CN and O. */
+CertificateHolder holderOf(const SubjectFields& subject);
 
 /** The token with that id, held for the caller's scope, or the TokenNotFound failure. */
 TokenRegistry::Held requireToken(const TokenRegistry& registry, const std::string& tokenId);

@@ -37,8 +37,11 @@ TEST_F(GrantedPromptTest, grantedBegin_promptSaysRequestedByAmsServerForHolder) 
     const auto lines = readLines(workFile("transcript"));
     EXPECT_NE(findLine(lines, "SETDESC", true), -1) << ::testing::PrintToString(lines);
     const auto description = lines[static_cast<std::size_t>(findLine(lines, "SETDESC", true))];
-    EXPECT_NE(description.find("%0ADiminta oleh server AMS untuk Siti Nurhaliza%0ARequested by "
-                               "the AMS server for Siti Nurhaliza%0A"),
+    // Right under who asks, in each language's block.
+    EXPECT_NE(description.find("\".%0ADiminta oleh server AMS untuk Siti Nurhaliza.%0A"),
+              std::string::npos)
+        << description;
+    EXPECT_NE(description.find("\".%0ARequested by the AMS server for Siti Nurhaliza.%0A"),
               std::string::npos)
         << description;
 }

@@ -21,6 +21,8 @@ using kunci::e2e::succeeded;
 using kunci::test::WsClient;
 
 const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
+/** signature.sign's digest in the tests below; its signing code is 2c26 b46b 68ff c68f. */
+constexpr const char* kDigest = "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=";
 const Json kSubject = {{"CN", "Siti Nurhaliza"}, {"O", "Pemerintah Kota Pekalongan"}, {"C", "ID"}};
 
 class AgentPromptTest : public AgentTest {
@@ -74,13 +76,28 @@ protected:
         EXPECT_TRUE(listObjects().empty()) << listObjectsText();
     }
 
+    /** signature.sign with the PIN on a key renewal.begin made, so that the holder is asked to
+     *  consent through pinentry. */
+    Json signWithPin(WsClient& client) {
+        const Json begun = client.call("renewal.begin", {{"token", tokenId(client)},
+                                                         {"key", kEcP256},
+                                                         {"subject", kSubject},
+                                                         {"pin", kUserPin}});
+        EXPECT_TRUE(succeeded(begun)) << begun.dump();
+        return client.call("signature.sign", {{"token", tokenId(client)},
+                                              {"keyId", begun["result"]["keyId"]},
+                                              {"digest", kDigest},
+                                              {"pin", kUserPin}});
+    }
+
     std::unique_ptr<WsClient> client_;
 };
 
+// The prompt names the page by its host (kOrigin without "https://") and the request's holder.
 const std::string kBeginDescription =
-    "SETDESC The page " + std::string(kOrigin) +
-    " asks to generate a new key pair for a renewal on the token \"" + std::string(kTokenLabel) +
-    "\".%0AEnter the token's user PIN.";
+    "SETDESC ams.example.id meminta PIN token \"" + std::string(kTokenLabel) +
+    "\".%0ASertifikat: Siti Nurhaliza (Pemerintah Kota Pekalongan)%0AKunci baru akan dibuat di "
+    "token";
 
 TEST_F(AgentPromptTest, renewalBegin_noPinentry_pinRequiredAndPinentryNeverStarted) {
     pinentryOnPathInGraphicalSession(Peer());
@@ -131,9 +148,11 @@ TEST_F(AgentPromptTest, renewalBegin_pinFromPinentry_succeedsAndPromptNamesPageA
     const std::string keyId = response["result"]["keyId"].get<std::string>();
     EXPECT_FALSE(objectsWithId(keyId).empty()) << listObjectsText();
     const auto lines = transcript();
-    EXPECT_NE(findLine(lines, "SETTITLE kunci: PIN for " + std::string(kTokenLabel)), -1)
+    EXPECT_NE(findLine(lines, "SETTITLE kunci: PIN untuk ams.example.id / PIN for ams.example.id"),
+              -1)
         << ::testing::PrintToString(lines);
-    EXPECT_NE(findLine(lines, kBeginDescription), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, kBeginDescription, true), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, "SETPROMPT PIN:"), -1);
     EXPECT_EQ(findLine(lines, "SETERROR", true), -1);
     EXPECT_EQ(findLine(lines, "# run 2"), -1) << "asked twice";
 }
@@ -149,7 +168,9 @@ TEST_F(AgentPromptTest, renewalBegin_wrongPinThenRight_succeedsAndSecondPromptSa
     ASSERT_TRUE(succeeded(response));
     const auto lines = transcript();
     const int second = findLine(lines, "# run 2");
-    const int error = findLine(lines, "SETERROR Wrong PIN.", true);
+    // SoftHSM reports "count low" after any wrong PIN: the words stay calm.
+    const int error =
+        findLine(lines, "SETERROR PIN salah. Silakan coba lagi.%0AWrong PIN. Please try again.");
     ASSERT_NE(second, -1) << ::testing::PrintToString(lines);
     ASSERT_NE(error, -1) << ::testing::PrintToString(lines);
     EXPECT_GT(error, second) << "SETERROR in the first prompt";
@@ -164,28 +185,58 @@ TEST_F(AgentPromptTest, renewalBegin_graphicalSession_asksThroughPinentryOnPath)
     const Json response = beginWithoutPin();
 
     ASSERT_TRUE(succeeded(response));
-    EXPECT_NE(findLine(transcript(), kBeginDescription), -1)
+    EXPECT_NE(findLine(transcript(), kBeginDescription, true), -1)
         << ::testing::PrintToString(transcript());
 }
 
 // A signature the page gave the PIN for is still confirmed by the holder (protocol 4,
 // signature.sign); a pinentry that has the question and then dies has not said yes.
-TEST_F(AgentPromptTest, signatureSign_pinentryEndsOnConfirm_userCancelledNotSigned) {
-    const auto program = writePinentry(Peer().endOn("CONFIRM"));
+TEST_F(AgentPromptTest, signatureSign_gtk2EndsOnConfirm_userCancelledNotSigned) {
+    const auto program = writePinentry(Peer().answer("GETINFO", {"D gtk2", "OK"}).endOn("CONFIRM"));
     ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
-    const Json begun = client_->call(
-        "renewal.begin",
-        {{"token", tokenId(*client_)}, {"key", kEcP256}, {"subject", kSubject}, {"pin", kUserPin}});
-    ASSERT_TRUE(succeeded(begun)) << begun.dump();
 
-    const Json signed_ =
-        client_->call("signature.sign", {{"token", tokenId(*client_)},
-                                         {"keyId", begun["result"]["keyId"]},
-                                         {"digest", "LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564="},
-                                         {"pin", kUserPin}});
+    const Json signed_ = signWithPin(*client_);
 
     EXPECT_TRUE(isAppError(signed_, "user-cancelled")) << signed_.dump();
-    EXPECT_NE(findLine(transcript(), "CONFIRM"), -1) << ::testing::PrintToString(transcript());
+    const auto lines = transcript();
+    EXPECT_NE(findLine(lines, "CONFIRM"), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, "SETOK Izinkan"), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, "SETCANCEL Tolak"), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, "SETDESC ams.example.id meminta izin memakai token", true), -1)
+        << ::testing::PrintToString(lines);
+}
+
+// Any other flavour (here one that names none) is asked to type the code's last group: Return on
+// the untouched prompt refuses.
+TEST_F(AgentPromptTest, signatureSign_typedConsentLeftEmpty_userCancelledNotSigned) {
+    const auto program = writePinentry(Peer().getpin({"OK"}));
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+
+    const Json signed_ = signWithPin(*client_);
+
+    EXPECT_TRUE(isAppError(signed_, "user-cancelled")) << signed_.dump();
+    const auto lines = transcript();
+    EXPECT_NE(findLine(lines, "GETINFO flavor"), -1) << ::testing::PrintToString(lines);
+    EXPECT_EQ(findLine(lines, "CONFIRM"), -1) << ::testing::PrintToString(lines);
+    EXPECT_NE(findLine(lines, "SETPROMPT Kode / Code:"), -1) << ::testing::PrintToString(lines);
+}
+
+TEST_F(AgentPromptTest, signatureSign_typedConsentWithTheCodesLastGroup_signsAndShowedTheCode) {
+    const auto program = writePinentry(Peer().getpin({"D c68f", "OK"}));
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+
+    const Json signed_ = signWithPin(*client_);
+
+    ASSERT_TRUE(succeeded(signed_)) << signed_.dump();
+    const auto lines = transcript();
+    const int description = findLine(lines, "SETDESC", true);
+    ASSERT_NE(description, -1) << ::testing::PrintToString(lines);
+    const std::string& text = lines[static_cast<std::size_t>(description)];
+    EXPECT_NE(text.find("%0AKode: 2c26 b46b 68ff c68f%0A"), std::string::npos) << text;
+    EXPECT_NE(text.find("%0ACode: 2c26 b46b 68ff c68f%0A"), std::string::npos) << text;
+    // The key has no certificate yet: its label's date is said to be the day the key was made.
+    EXPECT_NE(text.find("%0AKunci: Siti Nurhaliza (kunci dibuat 20"), std::string::npos) << text;
+    EXPECT_NE(text.find("%0AKey: Siti Nurhaliza (key made 20"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agent/prompt/pinentry.hpp"
+#include "agent/prompt/prompt_text.hpp"
 #include "tests/pinentry/peer.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -22,9 +23,37 @@ using agent::PromptUnavailable;
 
 constexpr const char* kPin = "739164";
 constexpr const char* kCancelled = "ERR 83886179 Operation cancelled <Pinentry>";
-const std::string kDescription =
-    "SETDESC The page https://ams.example.id asks to generate a new key pair for a renewal on the "
-    "token \"Token Kunci\".%0AEnter the token's user PIN.";
+
+/** text as an Assuan argument: '%', CR and LF as %XX. */
+std::string escaped(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        out += c == '%' ? "%25" : c == '\n' ? "%0A" : c == '\r' ? "%0D" : std::string(1, c);
+    }
+    return out;
+}
+
+/** The commands that set texts, exactly as text says (prompt_text decides the words). */
+std::vector<std::string> textCommands(const agent::PinentryText& text) {
+    std::vector<std::string> lines{"SETTITLE " + escaped(text.title),
+                                   "SETDESC " + escaped(text.description)};
+    if (!text.prompt.empty()) {
+        lines.push_back("SETPROMPT " + escaped(text.prompt));
+    }
+    lines.push_back("SETOK " + escaped(text.ok));
+    lines.push_back("SETCANCEL " + escaped(text.cancel));
+    if (text.error) {
+        lines.push_back("SETERROR " + escaped(*text.error));
+    }
+    return lines;
+}
+
+/** lines with more appended. */
+std::vector<std::string> operator+(std::vector<std::string> lines,
+                                   const std::vector<std::string>& more) {
+    lines.insert(lines.end(), more.begin(), more.end());
+    return lines;
+}
 
 class PinentryPromptTest : public ::testing::Test {
 protected:
@@ -43,13 +72,19 @@ protected:
     std::vector<std::string> transcript() const { return readLines(transcriptFile()); }
 
     static PinRequest request() {
-        return {"https://ams.example.id", "Token Kunci", "generate a new key pair for a renewal",
-                std::nullopt};
+        return {.origin = "https://ams.example.id",
+                .tokenLabel = "Token Kunci",
+                .task = agent::PromptTask::MakeKey,
+                .subject = {.holder = agent::CertificateHolder{"Siti Nurhaliza", "BSrE"}}};
     }
     static ConfirmRequest confirmRequest() {
-        return {"https://ams.example.id", "Token Kunci",
-                "Sign for CN=Siti Nurhaliza, digest 3f2a9c41"};
+        return {.origin = "https://ams.example.id",
+                .tokenLabel = "Token Kunci",
+                .subject = {.holder = agent::CertificateHolder{"Siti Nurhaliza", "BSrE"}},
+                .signingCode = "3f2a 9c41 0b7d 22e5"};
     }
+    /** A peer that says it is pinentry-gtk-2, whose untouched CONFIRM refuses. */
+    static Peer gtk2() { return Peer().answer("GETINFO", {"D gtk2", "OK"}); }
 
     /** askPin's PromptUnavailable message; fails the test if it returns instead. */
     std::string unavailableMessage(const PinentryPrompt& prompt) {
@@ -238,27 +273,31 @@ TEST_F(PinentryPromptTest, askPin_request_sendsTitleDescriptionPromptThenGetpinA
 
     ASSERT_TRUE(prompt.askPin(request()).has_value());
 
-    const std::vector<std::string> expected{
-        "# run 1",    "SETTIMEOUT 300", "SETTITLE kunci: PIN for Token Kunci",
-        kDescription, "SETPROMPT PIN:", "GETPIN",
-        "BYE"};
+    const std::vector<std::string> expected =
+        std::vector<std::string>{"# run 1", "SETTIMEOUT 300"} +
+        textCommands(agent::pinentryText(request())) + std::vector<std::string>{"GETPIN", "BYE"};
     EXPECT_EQ(transcript(), expected);
+    EXPECT_NE(findLine(transcript(),
+                       "SETTITLE kunci: PIN untuk ams.example.id / PIN for "
+                       "ams.example.id"),
+              -1);
+    EXPECT_NE(findLine(transcript(), "SETPROMPT PIN:"), -1);
+    EXPECT_NE(findLine(transcript(), "SETOK OK"), -1);
+    EXPECT_NE(findLine(transcript(), "SETCANCEL Batal"), -1);
 }
 
-TEST_F(PinentryPromptTest, askPin_retryMessage_sendsSetErrorBeforeGetpin) {
+TEST_F(PinentryPromptTest, askPin_retry_sendsSetErrorBeforeGetpin) {
     const auto prompt = promptWith(Peer());
     auto retry = request();
-    retry.retryMessage = "Wrong PIN. This is the final try: one more wrong PIN locks the token.";
+    retry.retry = agent::PinRetry::FinalTry;
 
     ASSERT_TRUE(prompt.askPin(retry).has_value());
 
     const auto lines = transcript();
-    const int error = findLine(lines,
-                               "SETERROR Wrong PIN. This is the final try: one more wrong PIN "
-                               "locks the token.");
+    const int error = findLine(lines, "SETERROR " + escaped(*agent::pinentryText(retry).error));
     ASSERT_NE(error, -1) << ::testing::PrintToString(lines);
     EXPECT_EQ(findLine(lines, "GETPIN"), error + 1);
-    EXPECT_NE(findLine(lines, kDescription), -1);
+    EXPECT_NE(findLine(lines, "SETERROR PIN salah.", true), -1);
 }
 
 TEST_F(PinentryPromptTest, askPin_noRetryMessage_sendsNoSetError) {
@@ -303,7 +342,10 @@ TEST_F(PinentryPromptTest, askPin_hostileLabel_controlCharactersReplacedAndEscap
     ASSERT_TRUE(prompt.askPin(hostile).has_value());
 
     const auto lines = transcript();
-    EXPECT_NE(findLine(lines, "SETTITLE kunci: PIN for Kunci?[2J?Token 100%25?"), -1)
+    EXPECT_NE(
+        findLine(lines, "SETDESC ams.example.id meminta PIN token \"Kunci?[2J?Token 100%25?\".",
+                 true),
+        -1)
         << ::testing::PrintToString(lines);
     for (const auto& line : lines) {
         EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
@@ -317,22 +359,25 @@ TEST_F(PinentryPromptTest, askPin_bidiOverrideInLabel_isReplaced) {
 
     ASSERT_TRUE(prompt.askPin(hostile).has_value());
 
-    EXPECT_NE(findLine(transcript(), "SETTITLE kunci: PIN for Token?gnp.exe"), -1);
+    EXPECT_NE(
+        findLine(transcript(), "SETDESC ams.example.id meminta PIN token \"Token?gnp.exe\".", true),
+        -1);
 }
 
 TEST_F(PinentryPromptTest, askPin_hugeTexts_keepTheLineWithinAssuanLimits) {
     const auto prompt = promptWith(Peer());
     auto huge = request();
     huge.origin = "https://" + std::string(3000, 'a') + ".example.id";
-    huge.action = std::string(3000, '%');
+    huge.subject.holder->name = std::string(3000, '%');
     huge.tokenLabel = std::string(300, 'L');
-    huge.retryMessage = std::string(3000, 'r');
+    huge.granted = agent::GrantedBy{std::string(3000, 'g')};
+    huge.retry = agent::PinRetry::FinalTry;
 
     ASSERT_TRUE(huge.origin.size() > 1000);
     ASSERT_TRUE(prompt.askPin(huge).has_value());
 
     const auto lines = transcript();
-    ASSERT_NE(findLine(lines, "SETDESC The page https://aaa", true), -1);
+    ASSERT_NE(findLine(lines, "SETDESC aaa", true), -1);
     for (const auto& line : lines) {
         EXPECT_LT(line.size(), 1000U) << line.substr(0, 40);
     }
@@ -345,9 +390,7 @@ TEST_F(PinentryPromptTest, askPin_emptyLabel_namesTheTokenWithoutQuotes) {
 
     ASSERT_TRUE(prompt.askPin(unlabelled).has_value());
 
-    EXPECT_NE(findLine(transcript(),
-                       "SETDESC The page https://ams.example.id asks to generate a new key pair "
-                       "for a renewal on the token.%0AEnter the token's user PIN."),
+    EXPECT_NE(findLine(transcript(), "SETDESC ams.example.id meminta PIN token Anda.%0A", true),
               -1);
 }
 
@@ -373,14 +416,14 @@ TEST_F(PinentryPromptTest, askPin_twoCalls_startTheProgramEachTime) {
 }
 
 TEST_F(PinentryPromptTest, confirm_garbageAnswer_returnsFalse) {
-    const auto prompt = promptWith(Peer().answer("CONFIRM", {"yes please"}));
+    const auto prompt = promptWith(gtk2().answer("CONFIRM", {"yes please"}));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
     EXPECT_TRUE(noChildLeft());
 }
 
 TEST_F(PinentryPromptTest, confirm_pinentryEndsWhenAsked_returnsFalse) {
-    const auto prompt = promptWith(Peer().endOn("CONFIRM"));
+    const auto prompt = promptWith(gtk2().endOn("CONFIRM"));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
     EXPECT_NE(findLine(transcript(), "CONFIRM"), -1);
@@ -401,42 +444,95 @@ TEST_F(PinentryPromptTest, confirm_programMissing_throwsPromptUnavailable) {
 }
 
 TEST_F(PinentryPromptTest, confirm_refused_returnsFalse) {
-    const auto prompt = promptWith(Peer().answer("CONFIRM", {kCancelled}));
+    const auto prompt = promptWith(gtk2().answer("CONFIRM", {kCancelled}));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
 }
 
 TEST_F(PinentryPromptTest, confirm_notConfirmed_returnsFalse) {
     const auto prompt =
-        promptWith(Peer().answer("CONFIRM", {"ERR 83886194 Not confirmed <Pinentry>"}));
+        promptWith(gtk2().answer("CONFIRM", {"ERR 83886194 Not confirmed <Pinentry>"}));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
 }
 
 TEST_F(PinentryPromptTest, confirm_anyOtherError_returnsFalse) {
     const auto prompt = promptWith(
-        Peer().answer("CONFIRM", {"ERR 83918950 Inappropriate ioctl for device <Pinentry>"}));
+        gtk2().answer("CONFIRM", {"ERR 83918950 Inappropriate ioctl for device <Pinentry>"}));
 
     EXPECT_FALSE(prompt.confirm(confirmRequest()));
 }
 
-TEST_F(PinentryPromptTest, confirm_allowed_returnsTrueAndSendsTheQuestion) {
-    const auto prompt = promptWith(Peer());
+TEST_F(PinentryPromptTest, confirm_gtk2Allowed_asksTheFlavourThenConfirmsWithItsTexts) {
+    const auto prompt = promptWith(gtk2());
 
     EXPECT_TRUE(prompt.confirm(confirmRequest()));
 
-    const std::vector<std::string> expected{
-        "# run 1",
-        "SETTIMEOUT 300",
-        "SETTITLE kunci: confirm use of Token Kunci",
-        "SETDESC The page https://ams.example.id asks to use the token \"Token Kunci\":%0ASign "
-        "for CN=Siti Nurhaliza, digest 3f2a9c41%0AAllow it?",
-        "SETOK _Allow",
-        "SETCANCEL _Refuse",
-        "CONFIRM",
-        "BYE"};
+    const std::vector<std::string> expected =
+        std::vector<std::string>{"# run 1", "SETTIMEOUT 300", "GETINFO flavor"} +
+        textCommands(agent::pinentryText(confirmRequest())) +
+        std::vector<std::string>{"CONFIRM", "BYE"};
     EXPECT_EQ(transcript(), expected);
+    EXPECT_NE(findLine(transcript(), "SETOK Izinkan"), -1);
+    EXPECT_NE(findLine(transcript(), "SETCANCEL Tolak"), -1);
+    EXPECT_EQ(findLine(transcript(), "SETPROMPT", true), -1);
     EXPECT_TRUE(noChildLeft());
+}
+
+TEST_F(PinentryPromptTest, confirm_otherFlavour_asksToTypeTheCodesLastGroup) {
+    const auto prompt =
+        promptWith(Peer().answer("GETINFO", {"D gnome3", "OK"}).getpin({"D 22E5", "OK"}));
+
+    EXPECT_TRUE(prompt.confirm(confirmRequest()));
+
+    const std::vector<std::string> expected =
+        std::vector<std::string>{"# run 1", "SETTIMEOUT 300", "GETINFO flavor"} +
+        textCommands(agent::typedConsentText(confirmRequest())) +
+        std::vector<std::string>{"GETPIN", "BYE"};
+    EXPECT_EQ(transcript(), expected);
+    EXPECT_EQ(findLine(transcript(), "CONFIRM"), -1);
+    EXPECT_NE(findLine(transcript(), "SETPROMPT Kode / Code:"), -1);
+}
+
+TEST_F(PinentryPromptTest, confirm_typedConsentUntouched_refuses) {
+    // Return on an untouched dialog: an empty answer.
+    const auto prompt = promptWith(Peer().answer("GETINFO", {"D gnome3", "OK"}).getpin({"OK"}));
+
+    EXPECT_FALSE(prompt.confirm(confirmRequest()));
+    EXPECT_NE(findLine(transcript(), "GETPIN"), -1);
+}
+
+TEST_F(PinentryPromptTest, confirm_typedConsentWrongWord_refuses) {
+    const auto prompt =
+        promptWith(Peer().answer("GETINFO", {"D curses", "OK"}).getpin({"D 3f2a", "OK"}));
+
+    EXPECT_FALSE(prompt.confirm(confirmRequest()));
+}
+
+TEST_F(PinentryPromptTest, confirm_typedConsentCancelled_refuses) {
+    const auto prompt = promptWith(Peer().answer("GETINFO", {"D tty", "OK"}).getpin({kCancelled}));
+
+    EXPECT_FALSE(prompt.confirm(confirmRequest()));
+}
+
+TEST_F(PinentryPromptTest, confirm_flavourUnknownOrFallback_takesTheTypedPath) {
+    for (const std::vector<std::string>& answer :
+         {std::vector<std::string>{"ERR 536871187 Unknown IPC command"},
+          std::vector<std::string>{"D gtk2:curses", "OK"}}) {
+        const auto prompt = promptWith(Peer().answer("GETINFO", answer).getpin({"D 22e5", "OK"}));
+
+        EXPECT_TRUE(prompt.confirm(confirmRequest())) << answer.front();
+        EXPECT_EQ(findLine(transcript(), "CONFIRM"), -1) << answer.front();
+    }
+}
+
+TEST(ConfirmDefaultTest, onlyGtk2AndQtConfirmByButtons) {
+    EXPECT_TRUE(agent::confirmRefusesByDefault("gtk2"));
+    EXPECT_TRUE(agent::confirmRefusesByDefault("qt"));
+    for (const char* flavor :
+         {"gnome3", "qt5", "curses", "tty", "gtk2:curses", "qt:curses", "", "w32"}) {
+        EXPECT_FALSE(agent::confirmRefusesByDefault(flavor)) << flavor;
+    }
 }
 
 }  // namespace

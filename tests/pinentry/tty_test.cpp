@@ -54,8 +54,10 @@ protected:
     }
 
     static PinRequest request() {
-        return {"https://ams.example.id", "kunci test", "generate a new key pair for a renewal",
-                std::nullopt};
+        return {.origin = "https://ams.example.id",
+                .tokenLabel = "kunci test",
+                .task = agent::PromptTask::MakeKey,
+                .subject = {.holder = agent::CertificateHolder{"Siti Nurhaliza", "BSrE"}}};
     }
 
     /** askPin on another thread, as the agent's worker calls it. */
@@ -143,11 +145,12 @@ TEST_F(PinentryTtyTest, askPin_escape_isTakenAsATypedCharacterNotACancel) {
 TEST_F(PinentryTtyTest, askPin_holderTypesPin_returnsExactlyItWithoutEcho) {
     auto call = askPinAsync(request());
     const std::string screen = screenUntil("PIN:", call);
-    EXPECT_NE(screen.find("The page https://ams.example.id asks to generate a new key pair for a "
-                          "renewal on the token \"kunci test\"."),
+    EXPECT_NE(screen.find("ams.example.id meminta PIN token \"kunci test\"."), std::string::npos)
+        << screen;
+    EXPECT_NE(screen.find("Sertifikat: Siti Nurhaliza (BSrE)"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("Type the PIN only if you are doing this on ams.example.id now."),
               std::string::npos)
         << screen;
-    EXPECT_NE(screen.find("Enter the token's user PIN."), std::string::npos) << screen;
 
     ASSERT_NO_FATAL_FAILURE(type(std::string(kTtyPin) + "\n"));
 
@@ -159,14 +162,15 @@ TEST_F(PinentryTtyTest, askPin_holderTypesPin_returnsExactlyItWithoutEcho) {
     EXPECT_EQ((screen + after).find(kTtyPin), std::string::npos) << screen + after;
 }
 
-TEST_F(PinentryTtyTest, askPin_retryMessage_shownAboveThePrompt) {
+TEST_F(PinentryTtyTest, askPin_retry_calmWordsShownAboveThePrompt) {
     auto retry = request();
-    retry.retryMessage = "Wrong PIN. Few tries are left before the token locks.";
+    retry.retry = agent::PinRetry::Again;
     auto call = askPinAsync(retry);
     const std::string screen = screenUntil("PIN:", call);
-    const auto error = screen.find("Wrong PIN. Few tries are left before the token locks.");
+    const auto error = screen.find("PIN salah. Silakan coba lagi.");
     EXPECT_NE(error, std::string::npos) << screen;
-    EXPECT_LT(error, screen.find("The page https://ams.example.id")) << screen;
+    EXPECT_NE(screen.find("Wrong PIN. Please try again."), std::string::npos) << screen;
+    EXPECT_LT(error, screen.find("ams.example.id meminta PIN")) << screen;
 
     ASSERT_NO_FATAL_FAILURE(type(std::string(kTtyPin) + "\n"));
 
@@ -175,36 +179,41 @@ TEST_F(PinentryTtyTest, askPin_retryMessage_shownAboveThePrompt) {
     EXPECT_EQ(pin->view(), kTtyPin);
 }
 
+// pinentry-tty's CONFIRM answers a bare Return with its default; kunci asks it to type the
+// signing code's last group instead (GETPIN), so that Return refuses.
 class PinentryTtyConfirmTest : public PinentryTtyTest {
 protected:
     std::future<bool> confirmAsync() {
         return std::async(std::launch::async, [] {
             return PinentryPrompt(KUNCI_PINENTRY_TTY_PATH)
-                .confirm({"https://ams.example.id", "kunci test",
-                          "Sign for CN=Siti Nurhaliza, digest 3f2a9c41"});
+                .confirm({.origin = "https://ams.example.id",
+                          .tokenLabel = "kunci test",
+                          .subject = {.holder = agent::CertificateHolder{"Siti Nurhaliza", ""}},
+                          .signingCode = "3f2a 9c41 0b7d 22e5"});
         });
     }
 };
 
-TEST_F(PinentryTtyConfirmTest, confirm_holderPressesR_returnsFalse) {
+TEST_F(PinentryTtyConfirmTest, confirm_holderPressesReturn_refuses) {
     auto call = confirmAsync();
-    ASSERT_NE(screenUntil("[ar]? ", call).find("[ar]"), std::string::npos);
+    ASSERT_NE(screenUntil("Kode / Code:", call).find("Kode"), std::string::npos);
 
-    ASSERT_NO_FATAL_FAILURE(type("r"));
+    ASSERT_NO_FATAL_FAILURE(type("\n"));
 
     EXPECT_FALSE(call.get());
 }
 
-TEST_F(PinentryTtyConfirmTest, confirm_holderPressesA_returnsTrue) {
+TEST_F(PinentryTtyConfirmTest, confirm_holderTypesTheCodesLastGroup_allows) {
     auto call = confirmAsync();
-    const std::string screen = screenUntil("[ar]? ", call);
-    EXPECT_NE(screen.find("The page https://ams.example.id asks to use the token \"kunci test\":"),
+    const std::string screen = screenUntil("Kode / Code:", call);
+    EXPECT_NE(screen.find("ams.example.id meminta izin memakai token \"kunci test\"."),
               std::string::npos)
         << screen;
-    EXPECT_NE(screen.find("Sign for CN=Siti Nurhaliza, digest 3f2a9c41"), std::string::npos)
+    EXPECT_NE(screen.find("Kode: 3f2a 9c41 0b7d 22e5"), std::string::npos) << screen;
+    EXPECT_NE(screen.find("To allow, type the code's last four characters"), std::string::npos)
         << screen;
 
-    ASSERT_NO_FATAL_FAILURE(type("a"));
+    ASSERT_NO_FATAL_FAILURE(type("22e5\n"));
 
     EXPECT_TRUE(call.get());
 }

@@ -11,6 +11,14 @@ namespace {
 
 using Answer = ScriptedPrompt::Answer;
 
+/** The signing code as docs/protocol-notes.md defines it: the digest's first 8 bytes in hex, in
+ *  groups of four digits. */
+std::string groupedCode(const Bytes& digest) {
+    const std::string first = hex(Bytes(digest.begin(), digest.begin() + 8));
+    return first.substr(0, 4) + " " + first.substr(4, 4) + " " + first.substr(8, 4) + " " +
+           first.substr(12, 4);
+}
+
 class SignRefusalTest : public SigningTest {};
 class SignConsentTest : public SigningTest {};
 
@@ -121,7 +129,7 @@ TEST_F(SignConsentTest, sign_pinPromptCancelled_userCancelled) {
     EXPECT_EQ(prompt.pinRequests.size(), 1U);
 }
 
-TEST_F(SignConsentTest, sign_pinGivenWithPrompt_confirmationNamesOriginCnAndDigest) {
+TEST_F(SignConsentTest, sign_pinGivenWithPrompt_confirmationNamesOriginHolderAndSigningCode) {
     ScriptedPrompt prompt;
     const Bytes digest = digestOf("sha256", bytesOf("a document"));
     const Json result = sign(params(kRsaId), &prompt);
@@ -130,11 +138,9 @@ TEST_F(SignConsentTest, sign_pinGivenWithPrompt_confirmationNamesOriginCnAndDige
     const agent::ConfirmRequest& asked = prompt.confirmRequests.front();
     EXPECT_EQ(asked.origin, kOrigin);
     EXPECT_EQ(asked.tokenLabel, kTokenLabel);
-    EXPECT_NE(asked.description.find(std::string("CN=") + kRsaCn), std::string::npos)
-        << asked.description;
-    const std::string firstBytes = hex(Bytes(digest.begin(), digest.begin() + 8));
-    EXPECT_NE(asked.description.find(firstBytes), std::string::npos) << asked.description;
-    EXPECT_EQ(asked.description.find(hex(digest)), std::string::npos) << asked.description;
+    ASSERT_TRUE(asked.subject.holder);
+    EXPECT_EQ(asked.subject.holder->name, kRsaCn);
+    EXPECT_EQ(asked.signingCode, groupedCode(digest));
     EXPECT_TRUE(prompt.pinRequests.empty());
 }
 
@@ -150,9 +156,10 @@ TEST_F(SignConsentTest, sign_noPinWithPrompt_pinPromptIsTheConsent) {
     const agent::PinRequest& asked = prompt.pinRequests.front();
     EXPECT_EQ(asked.origin, kOrigin);
     EXPECT_EQ(asked.tokenLabel, kTokenLabel);
-    EXPECT_NE(asked.action.find(std::string("CN=") + kEcCn), std::string::npos) << asked.action;
-    EXPECT_NE(asked.action.find(hex(Bytes(digest.begin(), digest.begin() + 8))), std::string::npos)
-        << asked.action;
+    EXPECT_EQ(asked.task, agent::PromptTask::Sign);
+    ASSERT_TRUE(asked.subject.holder);
+    EXPECT_EQ(asked.subject.holder->name, kEcCn);
+    EXPECT_EQ(asked.signingCode, groupedCode(digest));
     EXPECT_TRUE(prompt.confirmRequests.empty());
     EXPECT_TRUE(dgstVerifies("sha256", publicKeyOfCertificate(result["certificate"]), data,
                              unbase64(result["signature"])));
@@ -182,8 +189,8 @@ TEST_F(SignConsentTest, sign_keyWithoutCertificate_namesLabelAndReturnsNoCertifi
     EXPECT_FALSE(result.contains("certificate"));
     EXPECT_EQ(result["algorithm"], "ECDSA");
     ASSERT_EQ(prompt.confirmRequests.size(), 1U);
-    EXPECT_NE(prompt.confirmRequests.front().description.find(kBareLabel), std::string::npos)
-        << prompt.confirmRequests.front().description;
+    EXPECT_FALSE(prompt.confirmRequests.front().subject.holder);
+    EXPECT_EQ(prompt.confirmRequests.front().subject.keyLabel, kBareLabel);
     EXPECT_TRUE(
         dgstVerifies("sha256", tokenPublicKeyPem(kBareId), data, unbase64(result["signature"])));
 }

@@ -103,7 +103,8 @@ TEST_F(SignFaultTest, sign_pinPadWithPrompt_confirmationAskedAndPadUsed) {
     const Json result = sign(withoutPin(params(kEcId)), &prompt);
     EXPECT_TRUE(prompt.pinRequests.empty());
     ASSERT_EQ(prompt.confirmRequests.size(), 1U);
-    EXPECT_NE(prompt.confirmRequests.front().description.find(kEcCn), std::string::npos);
+    ASSERT_TRUE(prompt.confirmRequests.front().subject.holder);
+    EXPECT_EQ(prompt.confirmRequests.front().subject.holder->name, kEcCn);
     EXPECT_TRUE(dgstVerifies("sha256", publicKeyOfCertificate(result["certificate"]),
                              bytesOf("a document"), unbase64(result["signature"])));
 }

@@ -81,13 +81,11 @@ TEST(ProtocolParamsTest, parseRenewalComplete_chainElementNotString_namesIt) {
     EXPECT_EQ(refusedField([&] { parseRenewalComplete(params); }), "chain[1]");
 }
 
-TEST(ProtocolParamsTest, parseRenewalCancelAndRetire_nameTheirAction) {
+TEST(ProtocolParamsTest, parseRenewalCancelAndRetire_nameTheirTask) {
     Json cancel = {{"renewal", "r1"}};
     Json retire = {{"renewal", "r1"}};
-    EXPECT_EQ(parseRenewalCancel(cancel).credentials.action,
-              "cancel a renewal and delete its new key");
-    EXPECT_EQ(parseRenewalRetire(retire).credentials.action,
-              "delete the certificate and key a renewal replaced");
+    EXPECT_EQ(parseRenewalCancel(cancel).credentials.task, PromptTask::CancelRenewal);
+    EXPECT_EQ(parseRenewalRetire(retire).credentials.task, PromptTask::RetireOld);
     Json missing = Json::object();
     EXPECT_EQ(refusedField([&] { parseRenewalCancel(missing); }), "renewal");
 }

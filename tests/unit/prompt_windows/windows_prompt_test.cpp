@@ -127,13 +127,19 @@ protected:
     }
 
     WindowsDialogPrompt prompt_{30s};
-    const PinRequest pinRequest_{"https://ams.example.go.id", "Siti eToken",
-                                 "generate a new key pair", std::nullopt};
-    const ConfirmRequest confirmRequest_{"https://ams.example.go.id", "Siti eToken",
-                                         "Sign for CN=Siti Nurhaliza, digest 3f2a9c"};
+    const PinRequest pinRequest_{
+        .origin = "https://ams.example.go.id",
+        .tokenLabel = "Siti eToken",
+        .task = PromptTask::MakeKey,
+        .subject = {.holder = CertificateHolder{"Siti Nurhaliza", "Pemerintah Kota Pekalongan"}}};
+    const ConfirmRequest confirmRequest_{
+        .origin = "https://ams.example.go.id",
+        .tokenLabel = "Siti eToken",
+        .subject = {.holder = CertificateHolder{"Siti Nurhaliza", "Pemerintah Kota Pekalongan"}},
+        .signingCode = "3f2a 9c41 0b7d 22e5"};
 };
 
-TEST_F(WindowsDialogPromptTest, askPin_showsPageTokenActionInIndonesianThenEnglish) {
+TEST_F(WindowsDialogPromptTest, askPin_showsHostHolderAndWhatHappensInIndonesianThenEnglish) {
     std::vector<std::string> texts;
     std::string title;
     LONG_PTR boxStyle = 0;
@@ -148,14 +154,17 @@ TEST_F(WindowsDialogPromptTest, askPin_showsPageTokenActionInIndonesianThenEngli
     });
 
     EXPECT_FALSE(pin);
-    EXPECT_NE(title.find("PIN"), std::string::npos) << title;
-    EXPECT_TRUE(shows(texts, "https://ams.example.go.id"));
-    EXPECT_TRUE(shows(texts, "Siti eToken"));
-    EXPECT_TRUE(shows(texts, "generate a new key pair"));
-    EXPECT_TRUE(shows(texts, "Masukkan PIN token:\nEnter the token's PIN:"));
+    EXPECT_EQ(title, "kunci: PIN untuk ams.example.go.id / PIN for ams.example.go.id");
     EXPECT_TRUE(shows(texts,
-                      "Sebuah halaman web meminta PIN token Anda.\n"
-                      "A web page asks for your token's PIN."));
+                      "ams.example.go.id meminta PIN token \"Siti eToken\".\n"
+                      "ams.example.go.id asks for the PIN of the token \"Siti eToken\"."));
+    EXPECT_TRUE(shows(texts, "Sertifikat:\nCertificate:"));
+    EXPECT_TRUE(shows(texts, "Siti Nurhaliza (Pemerintah Kota Pekalongan)"));
+    EXPECT_TRUE(shows(texts, "Kunci baru akan dibuat di token untuk sertifikat baru Anda"));
+    EXPECT_TRUE(shows(texts,
+                      "Ketik PIN hanya jika Anda sedang melakukan ini di ams.example.go.id "
+                      "sekarang.\nType the PIN only if you are doing this on ams.example.go.id "
+                      "now."));
     EXPECT_TRUE(shows(texts, "Batal\nCancel"));
     EXPECT_FALSE(shows(texts, "PIN salah")) << "no warning before a wrong PIN";
     EXPECT_TRUE(boxStyle & ES_PASSWORD) << "the PIN is never shown";
@@ -189,7 +198,7 @@ TEST_F(WindowsDialogPromptTest, askPin_okOnEmptyBox_staysOpenUntilAnswered) {
 
 TEST_F(WindowsDialogPromptTest, askPin_afterWrongPin_showsTheWarning) {
     PinRequest retry = pinRequest_;
-    retry.retryMessage = "Wrong PIN. This is the final try: one more wrong PIN locks the token.";
+    retry.retry = PinRetry::FinalTry;
     std::vector<std::string> texts;
 
     askPin(retry, [&](HWND dialog) {
@@ -197,7 +206,8 @@ TEST_F(WindowsDialogPromptTest, askPin_afterWrongPin_showsTheWarning) {
         click(dialog, IDCANCEL);
     });
 
-    EXPECT_TRUE(shows(texts, "PIN salah.\nWrong PIN. This is the final try"));
+    EXPECT_TRUE(shows(texts, "PIN salah. Tinggal satu percobaan"));
+    EXPECT_TRUE(shows(texts, "Wrong PIN. One try is left: another wrong PIN locks the token."));
 }
 
 TEST_F(WindowsDialogPromptTest, askPin_untrustedLabel_controlCharactersReplaced) {
@@ -222,7 +232,7 @@ TEST_F(WindowsDialogPromptTest, askPin_noAnswerInTime_cancelled) {
     EXPECT_FALSE(pin);
 }
 
-TEST_F(WindowsDialogPromptTest, confirm_showsDescriptionAndAllowRefuse) {
+TEST_F(WindowsDialogPromptTest, confirm_showsHostHolderCodeAndAllowRefuse) {
     std::vector<std::string> texts;
     HWND focused = nullptr;
     HWND refuse = nullptr;
@@ -238,10 +248,11 @@ TEST_F(WindowsDialogPromptTest, confirm_showsDescriptionAndAllowRefuse) {
     });
 
     EXPECT_FALSE(allowed);
-    EXPECT_TRUE(shows(texts, "https://ams.example.go.id"));
-    EXPECT_TRUE(shows(texts, "Siti eToken"));
-    EXPECT_TRUE(shows(texts, "Sign for CN=Siti Nurhaliza, digest 3f2a9c"));
-    EXPECT_TRUE(shows(texts, "Izinkan?\nAllow it?"));
+    EXPECT_TRUE(shows(texts, "ams.example.go.id meminta izin memakai token \"Siti eToken\"."));
+    EXPECT_TRUE(shows(texts, "Siti Nurhaliza (Pemerintah Kota Pekalongan)"));
+    EXPECT_TRUE(shows(texts, "3f2a 9c41 0b7d 22e5"));
+    EXPECT_TRUE(shows(texts, "Check that the page shows the same code."));
+    EXPECT_TRUE(shows(texts, "Izinkan hanya jika Anda sedang melakukan ini di ams.example.go.id"));
     EXPECT_TRUE(shows(texts, "Izinkan\nAllow"));
     EXPECT_TRUE(shows(texts, "Tolak\nRefuse"));
     EXPECT_EQ(focused, refuse) << "Refuse has the focus: Enter does not consent";
