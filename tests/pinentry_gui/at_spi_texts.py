@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """Prints, as JSON, what the holder sees in the windows of the program with process id PID: the
-text of every label and the name of every button that is showing, read through AT-SPI (the
+text of every label and the name and centre (screen coordinates) of every button that is
+showing, read through AT-SPI (the
 accessibility bus of the session in DBUS_SESSION_BUS_ADDRESS). Widgets a dialog keeps hidden
 (gcr's "Confirm:" field, an empty error line) are left out. By process, not by title: Qt gives
 its dialog no accessible name. Waits at most --timeout seconds for a window of PID with a label
@@ -33,7 +34,9 @@ def collect(accessible, seen):
         if role == pyatspi.ROLE_LABEL and child.name:
             seen["labels"].append(child.name)
         elif role == pyatspi.ROLE_PUSH_BUTTON:
-            seen["buttons"].append(child.name)
+            x, y, width, height = child.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            seen["buttons"].append(
+                {"name": child.name, "x": x + width // 2, "y": y + height // 2})
         collect(child, seen)
 
 

@@ -187,8 +187,31 @@ SeenWindow Desktop::read(const std::string& window) const {
     const std::string json =
         check({KUNCI_PYTHON3, KUNCI_AT_SPI_TEXTS, "--pid", pid, "--timeout", windowWaitSeconds});
     const auto parsed = nlohmann::json::parse(json);
-    return {parsed.at("labels").get<std::vector<std::string>>(),
-            parsed.at("buttons").get<std::vector<std::string>>()};
+    SeenWindow seen{parsed.at("labels").get<std::vector<std::string>>(), {}};
+    for (const auto& button : parsed.at("buttons")) {
+        seen.buttons.push_back({button.at("name").get<std::string>(), button.at("x").get<int>(),
+                                button.at("y").get<int>()});
+    }
+    return seen;
+}
+
+std::vector<std::string> SeenWindow::buttonLabels() const {
+    std::vector<std::string> shown;
+    for (const auto& button : buttons) {
+        shown.push_back(button.label);
+    }
+    return shown;
+}
+
+void Desktop::click(const std::string& window, const std::string& label) const {
+    for (const auto& button : read(window).buttons) {
+        if (button.label == label) {
+            check({KUNCI_XDOTOOL, "mousemove", "--sync", std::to_string(button.x),
+                   std::to_string(button.y), "click", "1"});
+            return;
+        }
+    }
+    throw std::runtime_error("no button \"" + label + "\" shows");
 }
 
 void Desktop::focus(const std::string& window) const {

@@ -12,11 +12,20 @@
 
 namespace kunci::test {
 
-/** What the holder sees in a window, read back through AT-SPI: the text of every label and the
- *  name of every button showing, in the toolkit's order (mnemonic marks removed). */
+/** A button as the holder sees it: its label (mnemonic mark removed) and where its centre is. */
+struct SeenButton {
+    std::string label;
+    int x = 0, y = 0;
+};
+
+/** What the holder sees in a window, read back through AT-SPI: the text of every label and
+ *  every button showing, in the toolkit's order. */
 struct SeenWindow {
     std::vector<std::string> labels;
-    std::vector<std::string> buttons;
+    std::vector<SeenButton> buttons;
+
+    /** The labels of buttons. */
+    std::vector<std::string> buttonLabels() const;
 };
 
 /** A desktop of its own for the prompts a test drives: Xvfb (1366x768x24) on a display number
@@ -48,6 +57,9 @@ public:
      *  "Return", "alt+i") as a holder's keyboard would. */
     void type(const std::string& window, const std::string& text) const;
     void press(const std::string& window, const std::string& keys) const;
+    /** Clicks the button labelled label in window's program with the pointer. Throws
+     *  std::runtime_error when no such button shows. */
+    void click(const std::string& window, const std::string& label) const;
     /** The window as it is drawn now, as a PNG. */
     void screenshot(const std::string& window, const std::filesystem::path& file) const;
 
