@@ -139,6 +139,15 @@ void Desktop::startDisplay() {
     display_ = ":" + xvfb_.readLine();
     ::setenv("DISPLAY", display_.c_str(), 1);
     ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
+    // A text cursor that does not blink, so that a screenshot is the same at every run (Qt's
+    // still blinks: no setting of it reaches Qt without a desktop's settings daemon).
+    const fs::path gtk2Settings = dir_.path() / "gtkrc";
+    std::ofstream(gtk2Settings) << "gtk-cursor-blink = 0\n";
+    ::setenv("GTK2_RC_FILES", gtk2Settings.c_str(), 1);
+    const fs::path config = dir_.path() / "config";
+    fs::create_directories(config / "gtk-3.0");
+    std::ofstream(config / "gtk-3.0" / "settings.ini") << "[Settings]\ngtk-cursor-blink=false\n";
+    ::setenv("XDG_CONFIG_HOME", config.c_str(), 1);
     // The holder's toolkits, with their accessibility bridges on so a test can read them back.
     ::setenv("GTK_MODULES", "gail:atk-bridge", 1);
     ::setenv("QT_ACCESSIBILITY", "1", 1);
@@ -230,6 +239,8 @@ void Desktop::press(const std::string& window, const std::string& keys) const {
 }
 
 void Desktop::screenshot(const std::string& window, const fs::path& file) const {
+    // With the focus, as the holder sees a dialog that just opened (no window manager gives it).
+    focus(window);
     fs::create_directories(file.parent_path());
     check({KUNCI_IMPORT, "-window", window, "-strip", file.string()});
 }

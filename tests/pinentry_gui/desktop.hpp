@@ -60,7 +60,7 @@ public:
     /** Clicks the button labelled label in window's program with the pointer. Throws
      *  std::runtime_error when no such button shows. */
     void click(const std::string& window, const std::string& label) const;
-    /** The window as it is drawn now, as a PNG. */
+    /** The window as it is drawn once it has the focus, as a PNG. */
     void screenshot(const std::string& window, const std::filesystem::path& file) const;
 
 private:

@@ -50,9 +50,9 @@ PinRequest renewalPin() {
     return request;
 }
 
-PinRequest renewalPinAfterWrongPin() {
+PinRequest renewalPinAfterWrongPin(agent::PinRetry retry) {
     PinRequest request = renewalPin();
-    request.retry = agent::PinRetry::Again;
+    request.retry = retry;
     return request;
 }
 
@@ -151,6 +151,17 @@ protected:
         return consentByConfirm() ? agent::pinentryText(request) : agent::typedConsentText(request);
     }
 
+    /** After a wrong PIN: the error line shows, and Escape cancels though a PIN was typed. */
+    void expectRetryPromptCancelledByEscape(const PinRequest& request, const std::string& dialog) {
+        ASSERT_TRUE(agent::pinentryText(request).error.has_value());
+        Asked<std::optional<agent::Secret>> asked(desktop_,
+                                                  [&] { return prompt().askPin(request); });
+        const std::string window = shownWindow(agent::pinentryText(request), dialog);
+        desktop_.type(window, pin);
+        desktop_.press(window, "Escape");
+        EXPECT_FALSE(asked.get().has_value());
+    }
+
     Desktop desktop_;
 };
 
@@ -166,13 +177,13 @@ TEST_P(PinentryGuiTest, RenewalPinPromptShowsOurWordsAndReturnsThePinTyped) {
 }
 
 TEST_P(PinentryGuiTest, PinPromptAfterAWrongPinShowsTheRetryTextAndEscapeCancels) {
-    const PinRequest request = renewalPinAfterWrongPin();
-    ASSERT_TRUE(agent::pinentryText(request).error.has_value());
-    Asked<std::optional<agent::Secret>> asked(desktop_, [&] { return prompt().askPin(request); });
-    const std::string window = shownWindow(agent::pinentryText(request), "pin-retry");
-    desktop_.type(window, pin);
-    desktop_.press(window, "Escape");
-    EXPECT_FALSE(asked.get().has_value());
+    expectRetryPromptCancelledByEscape(renewalPinAfterWrongPin(agent::PinRetry::Again),
+                                       "pin-retry");
+}
+
+TEST_P(PinentryGuiTest, PinPromptBeforeTheFinalTryShowsTheWarningAndEscapeCancels) {
+    expectRetryPromptCancelledByEscape(renewalPinAfterWrongPin(agent::PinRetry::FinalTry),
+                                       "pin-final-try");
 }
 
 TEST_P(PinentryGuiTest, ConsentAnsweredWithAnUntouchedReturnRefuses) {
