@@ -115,8 +115,8 @@ struct Sentences {
     Words onlyIf;
 };
 
-/** How many bytes a text from outside may take; halved when a description would not fit in one
- *  Assuan line. */
+/** How many bytes a text from outside may take; compactBudgets when a description would not fit
+ *  in one Assuan line. */
 struct Budgets {
     std::size_t host = hostBudget;
     std::size_t label = 48;

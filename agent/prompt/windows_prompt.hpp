@@ -8,10 +8,11 @@
 
 namespace kunci::agent {
 
-/** kunci's own Win32 dialogs (built in memory, no resource file): the PIN dialog (page, token,
- *  what the PIN is for, the warning after a wrong PIN, a password box, OK/Cancel) and the consent
- *  dialog (page, token, description, Allow/Refuse), in Indonesian with English below
- *  (prompt_text.hpp has the words). Each call runs its own modal dialog on the calling thread:
+/** kunci's own Win32 dialogs (built in memory, no resource file): the PIN dialog and the consent
+ *  dialog, with the words of pinDialogText / consentDialogText (prompt_text.hpp: who asks, for
+ *  which certificate, the signing code, what will happen, "only if you are doing this on HOST
+ *  now", Indonesian with English below), a password box and OK/Batal in the first, Izinkan/Tolak
+ *  in the second. Each call runs its own modal dialog on the calling thread:
  *  no message loop of the agent's is needed, and calls from several threads show several
  *  dialogs. A dialog is topmost and asks to come to the foreground (flashing in the taskbar when
  *  Windows refuses), so the browser cannot hide it. Windows only. */

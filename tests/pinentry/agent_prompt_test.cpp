@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // kunci-agent asking the holder through pinentry (protocol section 5), with a scripted Assuan
 // peer as the pinentry: renewal.begin without a PIN from the page.
+#include <algorithm>
 #include <cstdlib>
 
 #include "tests/e2e/agent_harness.hpp"
@@ -18,6 +19,7 @@ using kunci::e2e::kTokenLabel;
 using kunci::e2e::kUserPin;
 using kunci::e2e::kWrongPin;
 using kunci::e2e::succeeded;
+using kunci::e2e::textAt;
 using kunci::test::WsClient;
 
 const Json kEcP256 = {{"type", "ec"}, {"curve", "P-256"}};
@@ -237,6 +239,59 @@ TEST_F(AgentPromptTest, signatureSign_typedConsentWithTheCodesLastGroup_signsAnd
     // The key has no certificate yet: its label's date is said to be the day the key was made.
     EXPECT_NE(text.find("%0AKunci: Siti Nurhaliza (kunci dibuat 20"), std::string::npos) << text;
     EXPECT_NE(text.find("%0AKey: Siti Nurhaliza (key made 20"), std::string::npos) << text;
+}
+
+// A renewal that replaces a certificate names the replaced certificate's holder, not the new
+// request's subject; retiring says the old key goes and what that means.
+TEST_F(AgentPromptTest, replacingRenewal_beginAndRetirePromptsNameTheReplacedHolder) {
+    const auto program = writePinentry(Peer());
+    ASSERT_NO_FATAL_FAILURE(startAgentWith({"--pinentry", program}));
+    const std::string token = tokenId(*client_);
+    const Json first = client_->call(
+        "renewal.begin",
+        {{"token", token}, {"key", kEcP256}, {"subject", kSubject}, {"pin", kUserPin}});
+    ASSERT_TRUE(succeeded(first)) << first.dump();
+    const Json installed = client_->call(
+        "renewal.complete", {{"renewal", first["result"]["renewal"]},
+                             {"certificate", issueCertificate(textAt(first, {"result", "csr"}))},
+                             {"pin", kUserPin}});
+    ASSERT_TRUE(succeeded(installed)) << installed.dump();
+
+    const Json renamed = {{"CN", "Siti N."}, {"O", "Kota Pekalongan"}, {"C", "ID"}};
+    const Json second = client_->call("renewal.begin", {{"token", token},
+                                                        {"key", kEcP256},
+                                                        {"subject", renamed},
+                                                        {"replaces", first["result"]["keyId"]}});
+    ASSERT_TRUE(succeeded(second)) << second.dump();
+    const Json completed = client_->call(
+        "renewal.complete", {{"renewal", second["result"]["renewal"]},
+                             {"certificate", issueCertificate(textAt(second, {"result", "csr"}))},
+                             {"pin", kUserPin}});
+    ASSERT_TRUE(succeeded(completed)) << completed.dump();
+    const Json retired =
+        client_->call("renewal.retire", {{"renewal", second["result"]["renewal"]}});
+    ASSERT_TRUE(succeeded(retired)) << retired.dump();
+
+    const auto lines = transcript();
+    const int beginRun = findLine(lines, "# run 1");
+    const int retireRun = findLine(lines, "# run 2");
+    ASSERT_NE(retireRun, -1) << ::testing::PrintToString(lines);
+    const int beginDescription = findLine(lines, "SETDESC", true);
+    ASSERT_GT(beginDescription, beginRun);
+    ASSERT_LT(beginDescription, retireRun);
+    const std::string& begun = lines[static_cast<std::size_t>(beginDescription)];
+    EXPECT_NE(begun.find("%0ASertifikat: Siti Nurhaliza (Pemerintah Kota Pekalongan)%0A"),
+              std::string::npos)
+        << begun;
+    EXPECT_EQ(begun.find("Siti N. "), std::string::npos) << begun;
+    const auto retireDescription =
+        std::find_if(lines.begin() + retireRun, lines.end(),
+                     [](const std::string& line) { return line.starts_with("SETDESC"); });
+    ASSERT_NE(retireDescription, lines.end());
+    EXPECT_NE(retireDescription->find("%0ASertifikat: Siti Nurhaliza (Pemerintah Kota "
+                                      "Pekalongan)%0ASertifikat lama dan kuncinya akan dihapus"),
+              std::string::npos)
+        << *retireDescription;
 }
 
 }  // namespace
