@@ -88,6 +88,20 @@ void killAndReap(pid_t pid) {
     }
 }
 
+/** Kills and reaps what the bus activated (gcr-prompter, at-spi-bus-launcher and its bus and
+ *  registry): once the bus is gone they are this process's, a generation each round. */
+void reapOrphans() {
+    for (int round = 0; round < 8; ++round) {
+        const auto left = children();
+        if (left.empty()) {
+            return;
+        }
+        for (const pid_t pid : left) {
+            killAndReap(pid);
+        }
+    }
+}
+
 }  // namespace
 
 Desktop::Desktop() {
@@ -99,23 +113,14 @@ Desktop::Desktop() {
         startBus();
     } catch (...) {
         stop();
+        reapOrphans();
         throw;
     }
 }
 
 Desktop::~Desktop() {
     stop();
-    // What the bus activated (gcr-prompter, at-spi-bus-launcher and its bus and registry) is
-    // this process's now; each round reaps one generation.
-    for (int round = 0; round < 8; ++round) {
-        const auto left = children();
-        if (left.empty()) {
-            break;
-        }
-        for (const pid_t pid : left) {
-            killAndReap(pid);
-        }
-    }
+    reapOrphans();
 }
 
 void Desktop::stop() noexcept {
