@@ -23,10 +23,6 @@ namespace {
 /** Bound of every wait for a window, in seconds, as the `timeout` program takes it. */
 constexpr const char* windowWaitSeconds = "30";
 
-std::string outcomeOf(const RunResult& result) {
-    return "exit " + std::to_string(result.exitCode) + ": " + result.err + result.out;
-}
-
 /** Runs a command that must succeed; its stdout without the final newline. */
 std::string check(const std::vector<std::string>& argv) {
     RunResult result = run(argv);
@@ -163,16 +159,9 @@ void Desktop::startDisplay() {
 }
 
 void Desktop::startBus() {
-    const RunResult result =
-        run({KUNCI_DBUS_DAEMON, "--session", "--fork", "--print-address=1", "--print-pid=1"});
-    std::istringstream lines(result.out);
-    std::string pid;
-    std::getline(lines, busAddress_);
-    std::getline(lines, pid);
-    if (result.exitCode != 0 || busAddress_.empty() || pid.empty()) {
-        throw std::runtime_error("dbus-daemon did not start: " + outcomeOf(result));
-    }
-    busPid_ = static_cast<pid_t>(std::stol(pid));
+    const StartedBus bus = startDbusDaemon({KUNCI_DBUS_DAEMON, "--session"});
+    busAddress_ = bus.address;
+    busPid_ = bus.pid;
     ::setenv("DBUS_SESSION_BUS_ADDRESS", busAddress_.c_str(), 1);
     // What a screen reader does when it starts: Qt registers with the accessibility registry
     // only once this is true (GTK registers regardless) and the registry runs.

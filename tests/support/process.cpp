@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <array>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -38,6 +39,25 @@ RunResult run(const std::vector<std::string>& argv,
     child.communicate(stdinText, result.out, result.err);
     result.exitCode = child.wait().shellCode();
     return result;
+}
+
+std::string outcomeOf(const RunResult& result) {
+    return "exit " + std::to_string(result.exitCode) + ": " + result.err + result.out;
+}
+
+StartedBus startDbusDaemon(std::vector<std::string> daemonArgs) {
+    daemonArgs.insert(daemonArgs.end(), {"--fork", "--print-address=1", "--print-pid=1"});
+    const RunResult result = run(daemonArgs);
+    std::istringstream lines(result.out);
+    StartedBus bus;
+    std::string pid;
+    std::getline(lines, bus.address);
+    std::getline(lines, pid);
+    if (result.exitCode != 0 || bus.address.empty() || pid.empty()) {
+        throw std::runtime_error("dbus-daemon did not start: " + outcomeOf(result));
+    }
+    bus.pid = static_cast<pid_t>(std::stol(pid));
+    return bus;
 }
 
 ChildProcess::~ChildProcess() = default;

@@ -27,6 +27,19 @@ RunResult run(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& extraEnv = {},
               const std::string& stdinText = {});
 
+/** "exit N: <stderr><stdout>", for the message of a command that failed. */
+std::string outcomeOf(const RunResult& result);
+
+/** A D-Bus daemon a test started: its address, and its pid for the test to end it. */
+struct StartedBus {
+    std::string address;
+    pid_t pid = -1;
+};
+
+/** Starts dbus-daemon (daemonArgs: its program and, e.g., --session or --config-file=...),
+ * forked, and reads back its address and pid. Throws std::runtime_error when it does not start. */
+StartedBus startDbusDaemon(std::vector<std::string> daemonArgs);
+
 /** A long-running child whose stdout the test reads line by line. Stdin is /dev/null; stderr is
  *  inherited unless a file is named. The destructor kills it with SIGKILL and reaps it if it is
  *  still running. */

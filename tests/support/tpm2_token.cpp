@@ -97,10 +97,6 @@ void killAndReap(pid_t pid) {
     }
 }
 
-std::string outcomeOf(const RunResult& result) {
-    return "exit " + std::to_string(result.exitCode) + ": " + result.err + result.out;
-}
-
 }  // namespace
 
 std::optional<std::string> Tpm2Token::unavailableReason() {
@@ -213,17 +209,10 @@ void Tpm2Token::startBus() {
     if (!service || !conf) {
         throw std::runtime_error("cannot write the bus configuration in " + dir.string());
     }
-    const RunResult result =
-        run({toolPath("dbus-daemon"), "--config-file=" + (dir / "bus.conf").string(), "--fork",
-             "--print-address=1", "--print-pid=1"});
-    std::istringstream lines(result.out);
-    std::string pid;
-    std::getline(lines, busAddress_);
-    std::getline(lines, pid);
-    if (result.exitCode != 0 || busAddress_.empty() || pid.empty()) {
-        throw std::runtime_error("dbus-daemon did not start: " + outcomeOf(result));
-    }
-    busPid_ = static_cast<pid_t>(std::stol(pid));
+    const StartedBus bus =
+        startDbusDaemon({toolPath("dbus-daemon"), "--config-file=" + (dir / "bus.conf").string()});
+    busAddress_ = bus.address;
+    busPid_ = bus.pid;
 }
 
 std::string Tpm2Token::modulePath() const {
