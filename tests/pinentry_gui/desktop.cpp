@@ -74,16 +74,6 @@ std::vector<pid_t> children() {
     return found;
 }
 
-void killAndReap(pid_t pid) {
-    if (pid <= 0) {
-        return;
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-}
-
 /** Kills and reaps what the bus activated (gcr-prompter, at-spi-bus-launcher and its bus and
  *  registry): once the bus is gone they are this process's, a generation each round. */
 void reapOrphans() {

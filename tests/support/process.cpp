@@ -2,8 +2,10 @@
 #include "tests/support/process.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <array>
+#include <cerrno>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -43,6 +45,16 @@ RunResult run(const std::vector<std::string>& argv,
 
 std::string outcomeOf(const RunResult& result) {
     return "exit " + std::to_string(result.exitCode) + ": " + result.err + result.out;
+}
+
+void killAndReap(pid_t pid) {
+    if (pid <= 0) {
+        return;
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
 }
 
 StartedBus startDbusDaemon(std::vector<std::string> daemonArgs) {

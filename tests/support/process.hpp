@@ -40,6 +40,10 @@ struct StartedBus {
  * forked, and reads back its address and pid. Throws std::runtime_error when it does not start. */
 StartedBus startDbusDaemon(std::vector<std::string> daemonArgs);
 
+/** Kills pid (a daemon re-parented to this process, a child subreaper) and reaps it, so no
+ * zombie outlives the test even where pid 1 reaps nothing. No-op for pid <= 0. */
+void killAndReap(pid_t pid);
+
 /** A long-running child whose stdout the test reads line by line. Stdin is /dev/null; stderr is
  *  inherited unless a file is named. The destructor kills it with SIGKILL and reaps it if it is
  *  still running. */

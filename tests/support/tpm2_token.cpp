@@ -85,18 +85,6 @@ pid_t pidIn(const fs::path& file) {
     return in && pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
-/** Kills pid and reaps it: the daemons were re-parented to this process (a child subreaper),
- *  so no zombie outlives the test even where pid 1 reaps nothing. */
-void killAndReap(pid_t pid) {
-    if (pid <= 0) {
-        return;
-    }
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-}
-
 }  // namespace
 
 std::optional<std::string> Tpm2Token::unavailableReason() {
