@@ -221,7 +221,7 @@ int run(const agent::Options& given) {
     }
     server.start();
     if (demoGrants) {
-        for (const auto& origin : agent::demo::pageOrigins(options.listenHost, server.port())) {
+        for (const auto& origin : server.servedOrigins()) {
             grantKeys[origin].add(demoGrants->publicKey());
         }
     }

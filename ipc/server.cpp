@@ -165,6 +165,7 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
     HandshakePolicy policy;
     tcp::acceptor acceptor;
     std::atomic<std::uint16_t> boundPort{0};
+    std::vector<std::string> servedOrigins;  // set by start, before any session exists
     std::atomic<std::size_t> openSessions{0};
     std::atomic<std::uint64_t> nextId{1};
     mutable std::mutex mutex;
@@ -621,14 +622,21 @@ void Server::start() {
         const std::string portText = std::to_string(state_->boundPort.load());
         const bool v6 = endpoint.address().is_v6();
         for (const std::string host : {v6 ? "[::1]" : "127.0.0.1", "localhost"}) {
-            state_->policy.allowedOrigins.push_back("http://" + host + ":" + portText);
+            state_->servedOrigins.push_back("http://" + host + ":" + portText);
         }
+        state_->policy.allowedOrigins.insert(state_->policy.allowedOrigins.end(),
+                                             state_->servedOrigins.begin(),
+                                             state_->servedOrigins.end());
     }
     state_->doAccept();
 }
 
 std::uint16_t Server::port() const {
     return state_->boundPort.load();
+}
+
+std::vector<std::string> Server::servedOrigins() const {
+    return state_->servedOrigins;
 }
 
 void Server::stop() {

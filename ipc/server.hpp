@@ -62,6 +62,9 @@ public:
     void start();
     /** The real bound port (after start). */
     std::uint16_t port() const;
+    /** The origins allowServedOrigin added once the port was bound (after start; empty without
+     *  it): the pages this server serves itself. */
+    std::vector<std::string> servedOrigins() const;
     /** Stop accepting, close every session (close code 1001 going away). Thread-safe. */
     void stop();
     /** Sends the text to every open WebSocket session (thread-safe). */

@@ -67,12 +67,6 @@ std::string DemoGrantIssuer::issue(const std::string& origin, const std::string&
     return signingInput + "." + grants::base64UrlEncode(signature);
 }
 
-std::vector<std::string> pageOrigins(const std::string& listenHost, std::uint16_t port) {
-    const std::string portText = std::to_string(port);
-    return {"http://" + std::string(listenHost == "::1" ? "[::1]" : "127.0.0.1") + ":" + portText,
-            "http://localhost:" + portText};
-}
-
 void registerGrantIssuer(ipc::Dispatcher& dispatcher, const DemoGrantIssuer& issuer,
                          std::function<void(std::string_view)> log) {
     dispatcher.add("demo.grant", [&issuer, log = std::move(log)](const ipc::CallContext& context,

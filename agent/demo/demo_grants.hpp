@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "agent/crypto/openssl.hpp"
 #include "agent/grants/grant_keys.hpp"
@@ -34,11 +32,6 @@ private:
     EvpPkeyPtr key_;
     grants::GrantKey publicKey_;
 };
-
-/** The origins the demo page is served from on port (the agent's own, as ipc::Server allows
- *  them with allowServedOrigin): http://127.0.0.1:PORT (or http://[::1]:PORT) and
- *  http://localhost:PORT. */
-std::vector<std::string> pageOrigins(const std::string& listenHost, std::uint16_t port);
 
 /** Registers the demo-only method `demo.grant` {"method", "params"} -> {"grant": JWS}: issuer's
  *  grant for the caller's origin (-32602, field "method", for a method that takes no grant).

@@ -117,6 +117,7 @@ TEST_F(StaticFilesTest, get_duplicateHost_answers400) {
 
 TEST_F(StaticFilesTest, upgrade_servedOriginNotAllowed_answers403) {
     start(demoConfig());
+    EXPECT_TRUE(server_->servedOrigins().empty());
     EXPECT_EQ(upgradeStatus("http://127.0.0.1:" + portText()), 403);
     EXPECT_EQ(upgradeStatus("http://localhost:" + portText()), 403);
 }
@@ -179,6 +180,10 @@ TEST_F(StaticFilesTest, upgrade_servedOriginAllowed_acceptsOwnOriginsWithBoundPo
     EXPECT_EQ(upgradeStatus("http://127.0.0.1:" + portText()), 101);
     EXPECT_EQ(upgradeStatus("http://localhost:" + portText()), 101);
     EXPECT_EQ(upgradeStatus(kOrigin), 101);
+    // What the demo pins its grant key for: the same origins, with the port bound.
+    EXPECT_EQ(server_->servedOrigins(),
+              (std::vector<std::string>{"http://127.0.0.1:" + portText(),
+                                        "http://localhost:" + portText()}));
 }
 
 }  // namespace
