@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kPortAttempts = 5;
+constexpr int kPortAttempts = 10;
 
 /** The programs and the module, as the build found them. */
 struct Tpm2Tools {
@@ -51,31 +52,49 @@ std::string toolPath(std::string_view what) {
     throw std::logic_error("unknown tool " + std::string(what));
 }
 
-/** A TCP port of 127.0.0.1 nobody listens on now (the kernel's pick for port 0). Another
- *  process may take it, or the next port, before swtpm binds them: the caller retries then. */
-class FreePort {
-public:
-    FreePort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-            throw std::runtime_error("cannot pick a free TCP port");
-        }
-        port_ = ntohs(address.sin_port);
+/** Whether a TCP port of 127.0.0.1 can be bound now, as swtpm binds it (no SO_REUSEADDR). */
+bool bindable(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw std::runtime_error("cannot open a TCP socket");
     }
-    ~FreePort() { ::close(fd_); }
-    FreePort(const FreePort&) = delete;
-    FreePort& operator=(const FreePort&) = delete;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    return bound;
+}
 
-    std::uint16_t port() const { return port_; }
+/** The first port of the kernel's ephemeral range, the ports connect() picks from. */
+std::uint16_t firstEphemeralPort() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned first = 0;
+    range >> first;
+    return range && first > 0 && first <= 65535 ? static_cast<std::uint16_t>(first) : 32768;
+}
 
-private:
-    int fd_;
-    std::uint16_t port_ = 0;
-};
+/** A server port whose next port is free too: tpm2-tss's swtpm TCTI finds the control channel
+ *  there. Picked below the ephemeral range, because that TCTI connects anew for each TPM command,
+ *  hundreds a test, and each connection leaves its ephemeral port in TIME_WAIT for a minute:
+ *  inside that range a free port's neighbour was mostly taken (CI saw five tries fail in a row).
+ *  Another process may still bind one of the two before swtpm does: the caller retries then. */
+std::uint16_t freePortPair() {
+    constexpr std::uint16_t kLowest = 10000;
+    const std::uint16_t first = firstEphemeralPort();
+    const std::uint16_t lowest = first > kLowest + 1000 ? kLowest : 1024;
+    const std::uint16_t highest = first > kLowest + 1000 ? first - 2 : 65534;
+    std::mt19937 pick(std::random_device{}());
+    std::uniform_int_distribution<unsigned> ports(lowest, highest);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const auto server = static_cast<std::uint16_t>(ports(pick));
+        if (bindable(server) && bindable(server + 1)) {
+            return server;
+        }
+    }
+    throw std::runtime_error("no two free consecutive TCP ports on 127.0.0.1");
+}
 
 /** The pid a daemon wrote to file, or -1 when there is none. */
 pid_t pidIn(const fs::path& file) {
@@ -144,11 +163,7 @@ void Tpm2Token::startSwtpm() {
     const fs::path dir = dir_.path();
     RunResult last;
     for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-        // tpm2-tss's swtpm TCTI finds the control channel on the next port.
-        const std::uint16_t server = FreePort().port();
-        if (server == 65535) {
-            continue;
-        }
+        const std::uint16_t server = freePortPair();
         const auto control = static_cast<std::uint16_t>(server + 1);
         // Absolute paths: --daemon changes to /.
         last = run({toolPath("swtpm"), "socket", "--tpm2", "--tpmstate",
